@@ -1,0 +1,8 @@
+"""``python -m realbasicvsr``: the same as the ``realbasicvsr`` console script."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

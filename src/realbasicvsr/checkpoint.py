@@ -1,0 +1,195 @@
+"""Reading and writing generator checkpoints: MMagic/MMEditing files, bare state dicts, safetensors.
+
+Everything is loaded with ``weights_only=True`` (or safetensors): a file that needs arbitrary
+unpickling is refused. Architecture sizes are inferred from the tensors, so any width/depth loads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import re
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import RealBasicVSRError
+from .hub import MODEL_ZOO, resolve_zoo_file
+from .models import RealBasicVSRNet
+
+# Prefixes of MMagic/MMEditing training checkpoints; everything but the chosen generator is ignored.
+_GENERATOR_PREFIXES = {True: ("generator_ema.", "generator."), False: ("generator.", "generator_ema.")}
+_ANCHOR = "image_cleaning.0.main.0.weight"
+# Plain-data numpy types some training frameworks leave in checkpoint metadata: safe to rebuild.
+_SAFE_NUMPY = [np.dtype, np.ndarray, type(np.dtype("float32")), type(np.dtype("int64"))]
+try:  # numpy >= 2
+    from numpy._core.multiarray import _reconstruct, scalar  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - numpy 1.x
+    from numpy.core.multiarray import _reconstruct, scalar  # type: ignore[attr-defined,no-redef]
+_SAFE_NUMPY += [scalar, _reconstruct]
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """The raw object stored in ``path`` (a dict), read without executing pickled code."""
+    path = Path(path)
+    if not path.is_file():
+        raise RealBasicVSRError(f"checkpoint not found: {path}")
+    if path.suffix == ".safetensors":
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        try:
+            return dict(load_file(str(path)))
+        except (SafetensorError, OSError, ValueError) as e:
+            raise RealBasicVSRError(f"{path} is not a readable safetensors file ({e})") from e
+    try:
+        with torch.serialization.safe_globals(_SAFE_NUMPY):
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise RealBasicVSRError(
+            f"{path} contains pickled Python objects other than tensors and plain data; refusing to "
+            "unpickle it (it could run arbitrary code). Convert it in a trusted environment with "
+            "`realbasicvsr convert`, or re-save its state_dict alone"
+        ) from e
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as e:
+        raise RealBasicVSRError(f"{path} is not a readable PyTorch checkpoint (corrupt or truncated?): {e}") from e
+    if not isinstance(obj, dict):
+        raise RealBasicVSRError(f"{path} holds a {type(obj).__name__}, not a checkpoint dict")
+    return obj
+
+
+def generator_state_dict(obj: dict, *, use_ema: bool = True, source: str = "checkpoint") -> dict[str, torch.Tensor]:
+    """The generator's tensors from any supported layout, keys without prefixes.
+
+    Layouts: ``{"state_dict": {...}}`` (MMagic/MMEditing, with ``generator[_ema].*`` keys), a flat dict
+    with those prefixes, BasicSR's ``params[_ema]``, or a bare generator state dict (``module.`` stripped).
+    ``use_ema`` prefers ``generator_ema.*``/``params_ema``; when a file has no EMA weights the plain
+    generator is used.
+    """
+    sd = obj
+    for key in ("state_dict", "params_ema" if use_ema else "params", "params", "params_ema"):
+        if isinstance(sd.get(key), dict):
+            sd = sd[key]
+            break
+    tensors = {k: v for k, v in sd.items() if isinstance(v, torch.Tensor)}
+    for prefix in _GENERATOR_PREFIXES[use_ema]:
+        picked = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+        if picked:
+            tensors = picked
+            break
+    if tensors and all(k.startswith("module.") for k in tensors):
+        tensors = {k[len("module."):]: v for k, v in tensors.items()}
+    if _ANCHOR not in tensors:
+        raise RealBasicVSRError(
+            f"{source} is not a RealBasicVSR generator checkpoint: no {_ANCHOR!r} "
+            f"(found {len(tensors)} tensors{', e.g. ' + repr(next(iter(tensors))) if tensors else ''})"
+        )
+    return tensors
+
+
+def infer_config(sd: dict[str, torch.Tensor]) -> dict[str, int]:
+    """Constructor sizes (mid_channels, block counts) read off the tensors' names and shapes."""
+
+    def count(prefix: str) -> int:
+        pat = re.compile(re.escape(prefix) + r"(\d+)\.conv1\.weight$")
+        return len({int(m.group(1)) for k in sd if (m := pat.match(k))})
+
+    return dict(
+        mid_channels=int(sd[_ANCHOR].shape[0]),
+        num_propagation_blocks=count("basicvsr.backward_resblocks.main.2."),
+        num_cleaning_blocks=count("image_cleaning.0.main.2."),
+    )
+
+
+def build_from_state_dict(
+    sd: dict[str, torch.Tensor], *, dynamic_refine_thres: float | None = None, source: str = "checkpoint"
+) -> RealBasicVSRNet:
+    """A RealBasicVSRNet with ``sd`` loaded strictly; any mismatch is one error naming what is wrong."""
+    cfg = infer_config(sd)
+    model = RealBasicVSRNet(**cfg, dynamic_refine_thres=255.0 if dynamic_refine_thres is None else dynamic_refine_thres)
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in sd]
+    unexpected = [k for k in sd if k not in expected]
+    wrong = [
+        f"{k} {tuple(sd[k].shape)} (expected {tuple(v.shape)})"
+        for k, v in expected.items()
+        if k in sd and sd[k].shape != v.shape
+    ]
+    problems = []
+    for label, items in (("missing keys", missing), ("unexpected keys", unexpected), ("wrong shapes", wrong)):
+        if items:
+            more = f" and {len(items) - 3} more" if len(items) > 3 else ""
+            problems.append(f"{label}: {', '.join(items[:3])}{more}")
+    if problems:
+        raise RealBasicVSRError(f"{source} does not match RealBasicVSRNet({_fmt(cfg)}): {'; '.join(problems)}")
+    model.load_state_dict({k: v.float() for k, v in sd.items()}, strict=True)
+    return model
+
+
+def resolve_source(source: str | os.PathLike, *, progress: bool = True) -> Path:
+    """A local checkpoint path for a file path or a model-zoo name (downloaded on first use)."""
+    path = Path(source)
+    if path.exists():
+        return path
+    if str(source) in MODEL_ZOO:
+        return resolve_zoo_file(str(source), progress=progress)
+    if path.suffix or os.sep in str(source) or "/" in str(source):
+        raise RealBasicVSRError(f"checkpoint not found: {source}")
+    known = ", ".join(MODEL_ZOO)
+    raise RealBasicVSRError(f"unknown model {str(source)!r}: not a file and not in the model zoo ({known})")
+
+
+def load_model(
+    source: str | os.PathLike,
+    *,
+    device: str | torch.device = "cpu",
+    use_ema: bool = True,
+    dynamic_refine_thres: float | None = None,
+    progress: bool = True,
+) -> RealBasicVSRNet:
+    """A RealBasicVSRNet in eval mode from a model-zoo name or a checkpoint file.
+
+    ``dynamic_refine_thres`` is in the reference's 0-255 units (None keeps 255: one cleaning pass).
+    """
+    path = resolve_source(source, progress=progress)
+    sd = generator_state_dict(read_checkpoint(path), use_ema=use_ema, source=str(path))
+    model = build_from_state_dict(sd, dynamic_refine_thres=dynamic_refine_thres, source=str(path))
+    return model.to(device).eval()
+
+
+def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, use_ema: bool = True, overwrite: bool = False) -> Path:
+    """Write the generator (EMA by default) of ``src`` as a standalone .safetensors file, atomically."""
+    from safetensors.torch import save_file
+
+    dst = Path(dst)
+    if dst.suffix != ".safetensors":
+        raise RealBasicVSRError(f"output must end in .safetensors: {dst}")
+    if dst.exists() and not overwrite:
+        raise RealBasicVSRError(f"{dst} exists; pass --overwrite to replace it")
+    path = resolve_source(src)
+    if path.resolve() == dst.resolve():
+        raise RealBasicVSRError("input and output are the same file")
+    sd = generator_state_dict(read_checkpoint(path), use_ema=use_ema, source=str(path))
+    model = build_from_state_dict(sd, source=str(path))  # validates before writing anything
+    tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
+    meta = {"format": "realbasicvsr-generator", "config": json.dumps(infer_config(sd)), "source": path.name}
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=dst.name + ".", suffix=".part", dir=dst.parent)
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=meta)
+        os.replace(tmp, dst)
+    except OSError as e:
+        raise RealBasicVSRError(f"could not write {dst}: {e.strerror or e}") from e
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return dst
+
+
+def _fmt(cfg: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in cfg.items())

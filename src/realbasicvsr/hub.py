@@ -1,0 +1,182 @@
+"""The model zoo (name -> URL, hash prefix, architecture) and the download cache shared by every asset."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import RealBasicVSRError
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    """One released model: where to get it and what to build."""
+
+    name: str
+    url: str
+    description: str
+    config: dict = field(default_factory=dict)
+
+    @property
+    def filename(self) -> str:
+        return self.url.rsplit("/", 1)[-1]
+
+    @property
+    def sha256_prefix(self) -> str | None:
+        return sha256_prefix_from_name(self.filename)
+
+
+_C64B20 = dict(mid_channels=64, num_propagation_blocks=20, num_cleaning_blocks=20)
+
+MODEL_ZOO: dict[str, ZooEntry] = {
+    e.name: e
+    for e in (
+        ZooEntry(
+            "realbasicvsr_x4",
+            "https://download.openmmlab.com/mmediting/restorers/real_basicvsr/"
+            "realbasicvsr_c64b20_1x30x8_lr5e-5_150k_reds_20211104-52f77c2c.pth",
+            "RealBasicVSR x4, GAN stage (the paper's model; VideoLQ NIQE 3.766)",
+            _C64B20,
+        ),
+        ZooEntry(
+            "realbasicvsr_wogan_x4",
+            "https://download.openmmlab.com/mmediting/restorers/real_basicvsr/"
+            "realbasicvsr_wogan_c64b20_2x30x8_lr1e-4_300k_reds_20211027-0e2ff207.pth",
+            "RealBasicVSR x4, stage 1 (L1 + cleaning loss only: smoother, fewer hallucinated details)",
+            _C64B20,
+        ),
+    )
+}
+
+DEFAULT_MODEL = "realbasicvsr_x4"
+
+
+def cache_dir() -> Path:
+    """Where downloads live: ``$REALBASICVSR_HOME``, else the user's cache dir + ``/realbasicvsr``."""
+    env = os.environ.get("REALBASICVSR_HOME")
+    if env:
+        return Path(env).expanduser()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return base / "realbasicvsr"
+
+
+def sha256_prefix_from_name(filename: str) -> str | None:
+    """The OpenMMLab convention: ``name-<first 8 hex of sha256>.ext``; None when absent."""
+    m = re.search(r"-([0-9a-f]{8,64})\.[A-Za-z0-9]+$", filename)
+    return m.group(1) if m else None
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(_CHUNK), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def download(
+    url: str,
+    dest: str | Path,
+    *,
+    sha256: str | None = None,
+    progress: bool = True,
+    timeout: float = 60.0,
+    hint: str = "",
+) -> Path:
+    """Download ``url`` to ``dest`` atomically and check its sha256 (full hex or a prefix).
+
+    The bytes go to a temporary file beside ``dest`` that is renamed only when complete and verified;
+    a failed or corrupt download leaves nothing behind. An existing ``dest`` is verified and reused.
+    ``hint`` is appended to the no-network error (e.g. how to pass a local file instead).
+    """
+    dest = Path(dest)
+    if dest.exists():
+        if sha256 is None or file_sha256(dest).startswith(sha256.lower()):
+            return dest
+        dest.unlink()  # a stale or corrupt cache entry: fetch it again
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
+    tmp = Path(tmp_name)
+    try:
+        h = hashlib.sha256()
+        try:
+            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+                total = resp.headers.get("Content-Length")
+                total = int(total) if total and total.isdigit() else None
+                bar = _progress_bar(total, dest.name, progress)
+                got = 0
+                try:
+                    while True:
+                        block = resp.read(_CHUNK)
+                        if not block:
+                            break
+                        out.write(block)
+                        h.update(block)
+                        got += len(block)
+                        bar.update(len(block))
+                finally:
+                    bar.close()
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            if isinstance(e, OSError) and getattr(e, "errno", None) == 28:
+                raise RealBasicVSRError(f"disk full while downloading {url} to {dest.parent}") from e
+            reason = getattr(e, "reason", e)
+            raise RealBasicVSRError(
+                f"could not download {url} ({reason}); no network?{(' ' + hint) if hint else ''}"
+            ) from e
+        if total is not None and got != total:
+            raise RealBasicVSRError(
+                f"download of {url} was truncated ({got} of {total} bytes); deleted it, try again"
+            )
+        digest = h.hexdigest()
+        if sha256 is not None and not digest.startswith(sha256.lower()):
+            raise RealBasicVSRError(
+                f"download of {url} is corrupt (sha256 {digest[:16]}..., expected {sha256}); deleted it"
+            )
+        os.replace(tmp, dest)
+        return dest
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _progress_bar(total: int | None, name: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=f"downloading {name}",
+        disable=not enabled, file=sys.stderr, leave=False,
+    )
+
+
+def resolve_zoo_file(name: str, *, progress: bool = True) -> Path:
+    """Path of a zoo model's checkpoint in the cache, downloading it on first use.
+
+    ``$REALBASICVSR_MIRROR`` (a base URL) replaces the official host, for mirrors and offline caches.
+    """
+    if name not in MODEL_ZOO:
+        known = ", ".join(MODEL_ZOO)
+        raise RealBasicVSRError(f"unknown model {name!r}: not a file and not in the model zoo ({known})")
+    entry = MODEL_ZOO[name]
+    mirror = os.environ.get("REALBASICVSR_MIRROR")
+    url = f"{mirror.rstrip('/')}/{entry.filename}" if mirror else entry.url
+    return download(
+        url,
+        cache_dir() / "checkpoints" / entry.filename,
+        sha256=entry.sha256_prefix,
+        progress=progress,
+        hint=f"download {entry.url} elsewhere and pass the local file path instead of {name!r}",
+    )

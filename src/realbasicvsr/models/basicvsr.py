@@ -1,0 +1,75 @@
+"""BasicVSR (Chan et al., CVPR 2021): bidirectional recurrent propagation with SPyNet alignment, x4 head."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .blocks import PixelShufflePack, ResidualBlocksWithInputConv
+from .flow import flow_warp
+from .spynet import SPyNet
+
+
+class BasicVSRNet(nn.Module):
+    """x4 video super-resolution: (N, T, 3, H, W) in [0, 1] -> (N, T, 3, 4H, 4W), not clamped."""
+
+    def __init__(self, mid_channels: int = 64, num_blocks: int = 30) -> None:
+        super().__init__()
+        self.mid_channels = mid_channels
+        self.spynet = SPyNet()
+        self.spynet.requires_grad_(False)  # frozen in the reference: gradients still flow through it
+        self.backward_resblocks = ResidualBlocksWithInputConv(mid_channels + 3, mid_channels, num_blocks)
+        self.forward_resblocks = ResidualBlocksWithInputConv(mid_channels + 3, mid_channels, num_blocks)
+        self.fusion = nn.Conv2d(mid_channels * 2, mid_channels, 1, 1, 0, bias=True)
+        self.upsample1 = PixelShufflePack(mid_channels, mid_channels, 2, upsample_kernel=3)
+        self.upsample2 = PixelShufflePack(mid_channels, 64, 2, upsample_kernel=3)
+        self.conv_hr = nn.Conv2d(64, 64, 3, 1, 1)
+        self.conv_last = nn.Conv2d(64, 3, 3, 1, 1)
+        self.lrelu = nn.LeakyReLU(negative_slope=0.1, inplace=True)
+
+    def compute_flow(self, lrs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(forward, backward) flows, each (N, T-1, 2, H, W).
+
+        backward[i] = spynet(lr_i, lr_{i+1}); forward[i] = spynet(lr_{i+1}, lr_i).
+        """
+        n, t, c, h, w = lrs.shape
+        if t < 2:
+            empty = lrs.new_zeros(n, 0, 2, h, w)
+            return empty, empty
+        lrs_1 = lrs[:, :-1].reshape(-1, c, h, w)
+        lrs_2 = lrs[:, 1:].reshape(-1, c, h, w)
+        flows_backward = self.spynet(lrs_1, lrs_2).view(n, t - 1, 2, h, w)
+        flows_forward = self.spynet(lrs_2, lrs_1).view(n, t - 1, 2, h, w)
+        return flows_forward, flows_backward
+
+    def upsample(self, lr: torch.Tensor, feat_backward: torch.Tensor, feat_forward: torch.Tensor) -> torch.Tensor:
+        """The x4 head for one frame: fused features -> residual over the bilinear x4 of ``lr``."""
+        out = self.lrelu(self.fusion(torch.cat([feat_backward, feat_forward], dim=1)))
+        out = self.lrelu(self.upsample1(out))
+        out = self.lrelu(self.upsample2(out))
+        out = self.lrelu(self.conv_hr(out))
+        out = self.conv_last(out)
+        return out + F.interpolate(lr, scale_factor=4, mode="bilinear", align_corners=False)
+
+    def forward(self, lrs: torch.Tensor) -> torch.Tensor:
+        n, t, _, h, w = lrs.shape
+        flows_forward, flows_backward = self.compute_flow(lrs)
+
+        backward_feats: list[torch.Tensor] = [lrs.new_empty(0)] * t
+        feat = lrs.new_zeros(n, self.mid_channels, h, w)
+        for i in range(t - 1, -1, -1):
+            if i < t - 1:
+                feat = flow_warp(feat, flows_backward[:, i].permute(0, 2, 3, 1))
+            feat = self.backward_resblocks(torch.cat([lrs[:, i], feat], dim=1))
+            backward_feats[i] = feat
+
+        outputs = []
+        feat = torch.zeros_like(feat)
+        for i in range(t):
+            if i > 0:
+                feat = flow_warp(feat, flows_forward[:, i - 1].permute(0, 2, 3, 1))
+            feat = self.forward_resblocks(torch.cat([lrs[:, i], feat], dim=1))
+            outputs.append(self.upsample(lrs[:, i], backward_feats[i], feat))
+            backward_feats[i] = lrs.new_empty(0)  # free memory as we go
+        return torch.stack(outputs, dim=1)

@@ -1,0 +1,60 @@
+"""RealBasicVSR (Chan et al., CVPR 2022): an image-cleaning module in front of BasicVSR."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .basicvsr import BasicVSRNet
+from .blocks import ResidualBlocksWithInputConv
+
+
+class RealBasicVSRNet(nn.Module):
+    """x4 real-world VSR: (N, T, 3, H, W) RGB in [0, 1] -> (N, T, 3, 4H, 4W), not clamped.
+
+    ``dynamic_refine_thres`` is in 0-255 units: cleaning repeats (at most 3 passes) until the mean
+    absolute residue of a pass falls below ``thres / 255``; 255 means exactly one pass.
+    """
+
+    MAX_CLEANING_PASSES = 3
+
+    def __init__(
+        self,
+        mid_channels: int = 64,
+        num_propagation_blocks: int = 20,
+        num_cleaning_blocks: int = 20,
+        dynamic_refine_thres: float = 255.0,
+        is_fix_cleaning: bool = False,
+        is_sequential_cleaning: bool = False,
+    ) -> None:
+        super().__init__()
+        self.mid_channels = mid_channels
+        self.dynamic_refine_thres = dynamic_refine_thres / 255.0
+        self.is_sequential_cleaning = is_sequential_cleaning
+        self.image_cleaning = nn.Sequential(
+            ResidualBlocksWithInputConv(3, mid_channels, num_cleaning_blocks),
+            nn.Conv2d(mid_channels, 3, 3, 1, 1, bias=True),
+        )
+        self.basicvsr = BasicVSRNet(mid_channels, num_propagation_blocks)
+        if is_fix_cleaning:
+            self.image_cleaning.requires_grad_(False)
+
+    def clean(self, lqs: torch.Tensor) -> tuple[torch.Tensor, int]:
+        """Apply the cleaning loop; returns (cleaned lqs, number of passes). Never modifies ``lqs``."""
+        n, t, c, h, w = lqs.shape
+        for npass in range(1, self.MAX_CLEANING_PASSES + 1):
+            if self.is_sequential_cleaning:
+                residues = torch.stack([self.image_cleaning(lqs[:, i]) for i in range(t)], dim=1)
+            else:
+                residues = self.image_cleaning(lqs.reshape(-1, c, h, w)).view(n, t, c, h, w)
+            lqs = lqs + residues
+            if torch.mean(torch.abs(residues)) < self.dynamic_refine_thres:
+                break
+        return lqs, npass
+
+    def forward(self, lqs: torch.Tensor, return_lqs: bool = False):
+        if lqs.dim() != 5 or lqs.shape[2] != 3:
+            raise ValueError(f"RealBasicVSRNet expects (N, T, 3, H, W), got {tuple(lqs.shape)}")
+        lqs, _ = self.clean(lqs)
+        outputs = self.basicvsr(lqs)
+        return (outputs, lqs) if return_lqs else outputs
