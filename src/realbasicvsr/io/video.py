@@ -1,0 +1,101 @@
+"""Video files through PyAV (bundled FFmpeg): decoding to RGB frames and encoding RGB frames."""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import av
+import numpy as np
+
+from ..errors import RealBasicVSRError
+
+VIDEO_EXTENSIONS = frozenset(
+    {".mp4", ".m4v", ".mkv", ".mov", ".avi", ".webm", ".flv", ".wmv", ".mpg", ".mpeg", ".ts", ".m2ts",
+     ".mts", ".3gp", ".ogv", ".gif", ".y4m"}
+)
+
+
+def is_video_path(path: str | os.PathLike) -> bool:
+    """True when the extension names a video container (how outputs choose video vs frame folder)."""
+    return Path(path).suffix.lower() in VIDEO_EXTENSIONS
+
+
+def open_container(path: str | os.PathLike):
+    """``av.open`` for reading, with user-facing errors for missing, unreadable and non-video files."""
+    path = Path(path)
+    if not path.exists():
+        raise RealBasicVSRError(f"no such file: {path}")
+    if path.is_file() and path.stat().st_size == 0:
+        raise RealBasicVSRError(f"{path} is empty")
+    try:
+        container = av.open(str(path), "r")
+    except PermissionError as e:
+        raise RealBasicVSRError(f"cannot read {path}: permission denied") from e
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError) as e:
+        raise RealBasicVSRError(f"{path} is not a readable video (corrupt, truncated or not a video): {e}") from e
+    if not container.streams.video:
+        container.close()
+        raise RealBasicVSRError(f"{path} has no video stream")
+    return container
+
+
+def video_fps(stream) -> float | None:
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    return float(rate) if rate else None
+
+
+def estimate_frame_count(container, stream) -> int | None:
+    """The container's frame count, else duration x rate; None when neither is known."""
+    if stream.frames:
+        return int(stream.frames)
+    fps = video_fps(stream)
+    if stream.duration is not None and stream.time_base is not None and fps:
+        return int(round(float(stream.duration * stream.time_base) * fps))
+    if container.duration and fps:
+        return int(round(container.duration / av.time_base * fps))
+    return None
+
+
+def decode_frames(container, path: str = "video") -> Iterator[av.VideoFrame]:
+    """Decoded frames of the first video stream.
+
+    A stream that breaks off mid-way (truncated download, damaged tail) yields what decoded cleanly and
+    then raises; a file whose very first frames cannot be decoded raises at once.
+    """
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"
+    try:
+        for packet in container.demux(stream):
+            for frame in packet.decode():
+                yield frame
+    except av.error.FFmpegError as e:
+        raise RealBasicVSRError(f"{path}: decoding failed ({e}); the file is corrupt or truncated") from e
+
+
+def frame_to_rgb(frame: av.VideoFrame) -> np.ndarray:
+    return frame.to_ndarray(format="rgb24")
+
+
+def pick_pix_fmt(codec: str, width: int, height: int, requested: str | None) -> str:
+    """yuv420p unless asked otherwise; 4:2:0 needs even sizes, so odd frames fall back to 4:4:4."""
+    if requested:
+        return requested
+    if codec in ("libvpx", "libvpx-vp9", "mpeg4", "libx264", "libx265", "h264") and (width % 2 or height % 2):
+        return "yuv444p" if codec != "mpeg4" else "yuv420p"
+    return "yuv420p"
+
+
+def rate_fraction(fps: float | Fraction | None) -> Fraction:
+    """A rational frame rate (30000/1001 stays exact); 25 when unknown."""
+    if fps is None or fps <= 0:
+        return Fraction(25)
+    if isinstance(fps, Fraction):
+        return fps
+    for den in (1001, 1):
+        num = fps * den
+        if abs(num - round(num)) < 1e-3 * den:
+            return Fraction(int(round(num)), den)
+    return Fraction(fps).limit_denominator(100000)
