@@ -11,7 +11,6 @@ import os
 import pickle
 import re
 import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -36,8 +35,12 @@ _SAFE_NUMPY += [scalar, _reconstruct]
 def read_checkpoint(path: str | Path) -> dict:
     """The raw object stored in ``path`` (a dict), read without executing pickled code."""
     path = Path(path)
+    if path.is_dir():
+        raise RealBasicVSRError(f"{path} is a directory, not a checkpoint file")
     if not path.is_file():
         raise RealBasicVSRError(f"checkpoint not found: {path}")
+    if path.stat().st_size == 0:
+        raise RealBasicVSRError(f"{path} is empty, not a checkpoint")
     if path.suffix == ".safetensors":
         from safetensors import SafetensorError
         from safetensors.torch import load_file
@@ -45,18 +48,22 @@ def read_checkpoint(path: str | Path) -> dict:
         try:
             return dict(load_file(str(path)))
         except (SafetensorError, OSError, ValueError) as e:
-            raise RealBasicVSRError(f"{path} is not a readable safetensors file ({e})") from e
+            raise RealBasicVSRError(f"{path} is not a readable safetensors file ({_brief(e)})") from e
     try:
         with torch.serialization.safe_globals(_SAFE_NUMPY):
             obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
+    except Exception as e:  # a damaged or foreign file can make the unpickler fail in many ways
+        refused = re.search(r"GLOBAL ([\w.]+)", str(e)) if isinstance(e, pickle.UnpicklingError) else None
+        if refused:
+            raise RealBasicVSRError(
+                f"{path} contains a pickled Python object ({refused.group(1)}) that is not plain data; "
+                "refused to unpickle it (it could run arbitrary code). If you trust the file, re-save only "
+                "its tensors (e.g. its state_dict) with torch.save and load that"
+            ) from e
+        detail = f": {_brief(e)}" if isinstance(e, (RuntimeError, OSError)) else ""
         raise RealBasicVSRError(
-            f"{path} contains pickled Python objects other than tensors and plain data; refusing to "
-            "unpickle it (it could run arbitrary code). Convert it in a trusted environment with "
-            "`realbasicvsr convert`, or re-save its state_dict alone"
+            f"{path} is not a readable PyTorch checkpoint (truncated, corrupt or another kind of file){detail}"
         ) from e
-    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as e:
-        raise RealBasicVSRError(f"{path} is not a readable PyTorch checkpoint (corrupt or truncated?): {e}") from e
     if not isinstance(obj, dict):
         raise RealBasicVSRError(f"{path} holds a {type(obj).__name__}, not a checkpoint dict")
     return obj
@@ -193,3 +200,10 @@ def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, use_em
 
 def _fmt(cfg: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in cfg.items())
+
+
+def _brief(e: BaseException) -> str:
+    """The first sentence of an exception's message, on one line (library messages can be paragraphs)."""
+    text = " ".join(str(e).split())
+    text = text.split(". ")[0][:160]
+    return text or type(e).__name__

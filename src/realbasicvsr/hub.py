@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import http.client
 import os
 import re
 import sys
@@ -101,7 +103,7 @@ def download(
 
     The bytes go to a temporary file beside ``dest`` that is renamed only when complete and verified;
     a failed or corrupt download leaves nothing behind. An existing ``dest`` is verified and reused.
-    ``hint`` is appended to the no-network error (e.g. how to pass a local file instead).
+    ``hint`` (a sentence) is appended to network errors, e.g. how to pass a local file instead.
     """
     dest = Path(dest)
     if dest.exists():
@@ -130,16 +132,20 @@ def download(
                         bar.update(len(block))
                 finally:
                     bar.close()
-        except (urllib.error.URLError, OSError, ValueError) as e:
-            if isinstance(e, OSError) and getattr(e, "errno", None) == 28:
-                raise RealBasicVSRError(f"disk full while downloading {url} to {dest.parent}") from e
-            reason = getattr(e, "reason", e)
+        except urllib.error.HTTPError as e:
             raise RealBasicVSRError(
-                f"could not download {url} ({reason}); no network?{(' ' + hint) if hint else ''}"
+                f"could not download {url}: the server answered HTTP {e.code} {e.reason}.{_sentence(hint)}"
             ) from e
+        except http.client.IncompleteRead as e:
+            raise RealBasicVSRError(f"download of {url} was cut off; deleted the partial file, try again") from e
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as e:
+            if isinstance(e, OSError) and getattr(e, "errno", None) == errno.ENOSPC:
+                raise RealBasicVSRError(f"disk full while downloading {url} to {dest.parent}") from e
+            reason = getattr(e, "reason", None) or type(e).__name__ + (f": {e}" if str(e) else "")
+            raise RealBasicVSRError(f"could not download {url} ({reason}); no network?{_sentence(hint)}") from e
         if total is not None and got != total:
             raise RealBasicVSRError(
-                f"download of {url} was truncated ({got} of {total} bytes); deleted it, try again"
+                f"download of {url} was cut off ({got} of {total} bytes); deleted the partial file, try again"
             )
         digest = h.hexdigest()
         if sha256 is not None and not digest.startswith(sha256.lower()):
@@ -151,6 +157,10 @@ def download(
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _sentence(hint: str) -> str:
+    return f" {hint}" if hint else ""
 
 
 def _progress_bar(total: int | None, name: str, enabled: bool):
@@ -178,5 +188,5 @@ def resolve_zoo_file(name: str, *, progress: bool = True) -> Path:
         cache_dir() / "checkpoints" / entry.filename,
         sha256=entry.sha256_prefix,
         progress=progress,
-        hint=f"download {entry.url} elsewhere and pass the local file path instead of {name!r}",
+        hint=f"Download {entry.url} elsewhere and pass the local file's path instead of {name!r}.",
     )

@@ -1,0 +1,332 @@
+"""The networks against the reference's golden tensors, plus the behaviours the golden files can't show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from realbasicvsr import load_model
+from realbasicvsr.models import (
+    BasicVSRNet,
+    PixelShufflePack,
+    RealBasicVSRNet,
+    ResidualBlocksWithInputConv,
+    SPyNet,
+    UNetDiscriminatorWithSpectralNorm,
+    flow_warp,
+)
+
+ATOL = 1e-5  # the golden README's suggested tolerance for outputs, cleaned LQs, flows and flow_warp
+
+
+def max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
+    assert a.shape == b.shape, (a.shape, b.shape)
+    return (a - b).abs().max().item()
+
+
+@pytest.fixture(scope="module")
+def golden(golden_small_path: Path) -> dict:
+    return torch.load(golden_small_path, weights_only=True)
+
+
+@pytest.fixture(scope="module")
+def disc_golden(shared_dir: Path) -> dict:
+    return torch.load(shared_dir / "golden" / "unet_disc.pt", weights_only=True)
+
+
+@pytest.fixture(scope="module")
+def model(golden_small_path: Path) -> RealBasicVSRNet:
+    return load_model(golden_small_path)
+
+
+@pytest.fixture(scope="module")
+def generator_sd(golden: dict) -> dict[str, torch.Tensor]:
+    prefix = "generator_ema."
+    return {k[len(prefix):]: v for k, v in golden["state_dict"].items() if k.startswith(prefix)}
+
+
+def module_kwargs(config: dict, **overrides) -> dict:
+    """The golden constructor kwargs for RealBasicVSRNet (no SPyNet file is involved: it is None)."""
+    assert config["spynet_pretrained"] is None
+    kwargs = {k: v for k, v in config.items() if k != "spynet_pretrained"}
+    kwargs.update(overrides)
+    return kwargs
+
+
+# --- RealBasicVSRNet against realbasicvsr_small.pt ---------------------------------------------------
+
+
+def test_load_model_reproduces_output_and_cleaned_lqs(model, golden):
+    lq = golden["lq"]
+    lq_before = lq.clone()
+    assert not model.training
+    with torch.no_grad():
+        out, lqs = model(lq, return_lqs=True)
+        out_plain = model(lq)
+    assert max_diff(out, golden["output"]) < ATOL
+    assert max_diff(lqs, golden["return_lqs_output"]) < ATOL
+    assert torch.equal(out_plain, out)
+    assert torch.equal(lq, lq_before), "forward modified the caller's tensor"
+
+
+def test_public_module_with_golden_config_matches_load_model(model, golden, generator_sd):
+    net = RealBasicVSRNet(**module_kwargs(golden["config"]))
+    net.load_state_dict(generator_sd, strict=True)
+    net.eval()
+    with torch.no_grad():
+        out = net(golden["lq"])
+    assert max_diff(out, golden["output"]) < ATOL
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, net.state_dict()[k]), k
+
+
+def test_cleaning_passes_and_residue_means(model, golden):
+    with torch.no_grad():
+        lqs, passes = model.clean(golden["lq"])
+    assert passes == golden["num_cleaning_passes"] == 1
+    assert max_diff(lqs, golden["return_lqs_output"]) < ATOL
+    # The per-pass mean |residue| the threshold is compared with, if all three passes run.
+    lqs = golden["lq"].flatten(0, 1)
+    means = []
+    with torch.no_grad():
+        for _ in range(3):
+            res = model.image_cleaning(lqs)
+            lqs = lqs + res
+            means.append(res.abs().mean().item())
+    assert means == pytest.approx(golden["cleaning_residue_means"], abs=1e-6)
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_threshold_variants(golden_small_path, golden, index):
+    variant = golden["variants"][index]
+    thres = variant["config"]["dynamic_refine_thres"]
+    net = load_model(golden_small_path, dynamic_refine_thres=thres)
+    with torch.no_grad():
+        lqs, passes = net.clean(golden["lq"])
+        out, lqs_fwd = net(golden["lq"], return_lqs=True)
+    assert passes == variant["num_cleaning_passes"] == 2 + index
+    assert max_diff(lqs, variant["return_lqs_output"]) < ATOL
+    assert torch.equal(lqs_fwd, lqs)
+    assert max_diff(out[..., ::4, ::4], variant["output_sub4"]) < ATOL
+    sums = out.double().sum(dim=(0, 2, 3, 4))
+    assert torch.allclose(sums, variant["output_frame_sums"].double(), rtol=1e-6, atol=0)
+
+
+def test_flows(model, golden):
+    with torch.no_grad():
+        flows_forward, flows_backward = model.basicvsr.compute_flow(golden["return_lqs_output"])
+    assert max_diff(flows_forward, golden["flows_forward"]) < ATOL
+    assert max_diff(flows_backward, golden["flows_backward"]) < ATOL
+
+
+@pytest.mark.parametrize("suffix", ["", "_odd"])
+def test_spynet_pairs(model, golden, suffix):
+    g = golden["spynet_flow"]
+    spynet = SPyNet()
+    spynet.load_state_dict(model.basicvsr.spynet.state_dict())
+    with torch.no_grad():
+        flow = spynet(g["ref" + suffix], g["supp" + suffix])
+    assert max_diff(flow, g["flow" + suffix]) < ATOL
+    if suffix:
+        assert flow.shape[-2:] == (37, 53)  # resized up to 64x64 inside and back, flow rescaled
+
+
+@pytest.mark.parametrize("padding", ["zeros", "border"])
+def test_flow_warp_paddings(golden, padding):
+    g = golden["flow_warp"]
+    out = flow_warp(g["x"], g["flow"], **g[f"kwargs_{padding}"])
+    assert max_diff(out, g[f"output_{padding}"]) < ATOL
+    if padding == "zeros":  # the defaults are the propagation settings
+        assert torch.equal(flow_warp(g["x"], g["flow"]), out)
+
+
+def test_flow_warp_identity_and_size_mismatch():
+    x = torch.rand(2, 3, 5, 7)
+    assert max_diff(flow_warp(x, torch.zeros(2, 5, 7, 2)), x) < 1e-6
+    with pytest.raises(ValueError, match="spatial sizes differ"):
+        flow_warp(x, torch.zeros(2, 4, 7, 2))
+
+
+# --- behaviours beyond the golden data ---------------------------------------------------------------
+
+
+def test_sequential_cleaning_matches_batched_and_leaves_input_alone(golden, generator_sd):
+    lq = golden["lq"]
+    lq_before = lq.clone()
+    outs = {}
+    for sequential in (False, True):
+        net = RealBasicVSRNet(**module_kwargs(golden["config"], is_sequential_cleaning=sequential,
+                                              dynamic_refine_thres=0.0))
+        net.load_state_dict(generator_sd)
+        net.eval()
+        with torch.no_grad():
+            outs[sequential] = net(lq[:, :3], return_lqs=True)
+            assert net.clean(lq[:, :3])[1] == 3
+        assert torch.equal(lq, lq_before), f"is_sequential_cleaning={sequential} modified the input"
+    assert max_diff(outs[True][0], outs[False][0]) < ATOL
+    assert max_diff(outs[True][1], outs[False][1]) < ATOL
+
+
+@pytest.mark.parametrize("shape", [(1, 2, 3, 17, 23), (1, 1, 3, 17, 23), (2, 2, 3, 1, 5), (1, 3, 3, 33, 8)])
+def test_any_frame_size_and_length(model, shape):
+    torch.manual_seed(0)
+    lq = torch.rand(shape)
+    with torch.no_grad():
+        out, lqs = model(lq, return_lqs=True)
+    n, t, c, h, w = shape
+    assert out.shape == (n, t, c, 4 * h, 4 * w)
+    assert lqs.shape == shape
+    assert torch.isfinite(out).all()
+    if t == 1:  # no neighbours: both flows are empty
+        flows_forward, flows_backward = model.basicvsr.compute_flow(lqs)
+        assert flows_forward.shape == flows_backward.shape == (n, 0, 2, h, w)
+
+
+def test_batch_items_are_independent(model):
+    torch.manual_seed(1)
+    lq = torch.rand(2, 3, 3, 12, 16)
+    net = RealBasicVSRNet(16, 2, 2, dynamic_refine_thres=255)
+    net.load_state_dict(model.state_dict())
+    net.eval()
+    with torch.no_grad():
+        both = net(lq)
+        first = net(lq[:1])
+    assert max_diff(both[:1], first) < ATOL
+
+
+def test_rejects_wrong_input_layout(model):
+    with pytest.raises(ValueError, match=r"\(N, T, 3, H, W\)"):
+        model(torch.rand(1, 3, 8, 8))
+    with pytest.raises(ValueError, match=r"\(N, T, 3, H, W\)"):
+        model(torch.rand(1, 2, 1, 8, 8))
+
+
+def test_spynet_frozen_but_gradients_flow_through_it(golden_small_path):
+    net = load_model(golden_small_path).train()
+    spynet = net.basicvsr.spynet
+    assert all(not p.requires_grad for p in spynet.parameters())
+    assert all(p.requires_grad for n, p in net.named_parameters() if not n.startswith("basicvsr.spynet."))
+
+    torch.manual_seed(0)
+    ref = torch.rand(1, 3, 16, 24, requires_grad=True)
+    supp = torch.rand(1, 3, 16, 24, requires_grad=True)
+    spynet(ref, supp).square().sum().backward()
+    assert ref.grad is not None and ref.grad.abs().sum() > 0
+    assert supp.grad is not None and supp.grad.abs().sum() > 0
+    assert all(p.grad is None for p in spynet.parameters())
+
+    lq = torch.rand(1, 2, 3, 12, 16, requires_grad=True)
+    net(lq).mean().backward()
+    assert lq.grad is not None and lq.grad.abs().sum() > 0
+    assert all(p.grad is None for p in spynet.parameters())
+    assert net.image_cleaning[0].main[0].weight.grad.abs().sum() > 0
+
+
+def test_fix_cleaning_freezes_cleaning_module(golden, generator_sd):
+    net = RealBasicVSRNet(**module_kwargs(golden["config"], is_fix_cleaning=True))
+    net.load_state_dict(generator_sd)
+    assert all(not p.requires_grad for p in net.image_cleaning.parameters())
+    assert net.basicvsr.fusion.weight.requires_grad
+    lq = golden["lq"][:, :2, :, :16, :16]
+    net.train()
+    net(lq).mean().backward()
+    assert all(p.grad is None for p in net.image_cleaning.parameters())
+    assert net.basicvsr.fusion.weight.grad.abs().sum() > 0
+    net.eval()
+    with torch.no_grad():  # frozen, but it still cleans: same result as the trainable module
+        free = RealBasicVSRNet(**module_kwargs(golden["config"]))
+        free.load_state_dict(generator_sd)
+        assert torch.equal(net(lq, return_lqs=True)[1], free.eval()(lq, return_lqs=True)[1])
+
+
+def test_spynet_has_imagenet_normalisation_buffers():
+    spynet = SPyNet()
+    assert torch.equal(spynet.mean.flatten(), torch.tensor([0.485, 0.456, 0.406]))
+    assert torch.equal(spynet.std.flatten(), torch.tensor([0.229, 0.224, 0.225]))
+    assert {n for n, _ in spynet.named_buffers()} == {"mean", "std"}
+
+
+# --- sizes of the released c64b20 configuration ------------------------------------------------------
+
+
+def numel(sd: dict[str, torch.Tensor], prefix: str = "") -> int:
+    return sum(v.numel() for k, v in sd.items() if k.startswith(prefix))
+
+
+def test_c64b20_generator_sizes():
+    net = RealBasicVSRNet()
+    sd = net.state_dict()
+    assert len(sd) == 320
+    assert sum(p.numel() for p in net.parameters()) == 6_294_834
+    assert numel(sd) == 6_294_834 + 6  # + SPyNet's mean/std buffers
+    expected = {  # state-dict values per module (SPyNet's count includes its 6 buffer values)
+        "image_cleaning.": 1_480_643,
+        "basicvsr.spynet.": 1_440_306,
+        "basicvsr.backward_resblocks.": 1_515_776,
+        "basicvsr.forward_resblocks.": 1_515_776,
+        "basicvsr.fusion.": 8_256,
+        "basicvsr.upsample1.": 147_712,
+        "basicvsr.upsample2.": 147_712,
+        "basicvsr.conv_hr.": 36_928,
+        "basicvsr.conv_last.": 1_731,
+    }
+    for prefix, count in expected.items():
+        assert numel(sd, prefix) == count, prefix
+    assert sum(expected.values()) == numel(sd)
+    # The building blocks on their own have the same sizes.
+    assert numel(BasicVSRNet(64, 20).state_dict()) == numel(sd, "basicvsr.")
+    assert numel(ResidualBlocksWithInputConv(67, 64, 20).state_dict()) == 1_515_776
+    assert numel(PixelShufflePack(64, 64, 2, 3).state_dict()) == 147_712
+
+
+def test_c64_discriminator_keys_shapes_and_parameters(disc_golden):
+    disc = UNetDiscriminatorWithSpectralNorm(**disc_golden["c64_config"])
+    shapes = {k: list(v.shape) for k, v in disc.state_dict().items()}
+    assert shapes == {k: list(v) for k, v in disc_golden["c64_state_dict_shapes"].items()}
+    assert list(shapes) == list(disc_golden["c64_state_dict_shapes"])  # same order
+    assert len(shapes) == 28
+    assert sum(p.numel() for p in disc.parameters()) == 4_376_897
+
+
+# --- U-Net discriminator against unet_disc.pt --------------------------------------------------------
+
+
+def fresh_disc(disc_golden: dict) -> UNetDiscriminatorWithSpectralNorm:
+    prefix = "discriminator."
+    disc = UNetDiscriminatorWithSpectralNorm(**disc_golden["config"])
+    disc.load_state_dict({k[len(prefix):]: v for k, v in disc_golden["state_dict"].items()}, strict=True)
+    return disc
+
+
+def uv_buffers(disc: UNetDiscriminatorWithSpectralNorm) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in disc.state_dict().items() if k.endswith(("weight_u", "weight_v"))}
+
+
+def test_discriminator_eval_output_is_stable(disc_golden):
+    disc = fresh_disc(disc_golden).eval()
+    before = uv_buffers(disc)
+    with torch.no_grad():
+        first = disc(disc_golden["input"])
+        second = disc(disc_golden["input"])
+    assert first.shape == (1, 1, 64, 64)
+    assert max_diff(first, disc_golden["output_eval"]) < ATOL
+    assert torch.equal(first, second)
+    after = uv_buffers(disc)
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_discriminator_train_output_and_power_iteration(disc_golden):
+    disc = fresh_disc(disc_golden).train()
+    before = uv_buffers(disc)
+    out = disc(disc_golden["input"])
+    assert max_diff(out, disc_golden["output_train"]) < ATOL
+    after = uv_buffers(disc)
+    expected = disc_golden["uv_after_train_forward"]
+    assert set(after) == set(expected) and len(after) == 16
+    for k, v in expected.items():
+        assert max_diff(after[k], v) < ATOL, k
+    assert any(not torch.equal(before[k], after[k]) for k in before), "train forward did no power iteration"
+    out.mean().backward()  # trainable end to end
+    assert disc.conv_1.weight_orig.grad is not None
