@@ -57,7 +57,7 @@ def write_released_checkpoint(
     return {"generator": gen, "generator_ema": ema}
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def released_checkpoint() -> Callable[..., dict[str, dict[str, torch.Tensor]]]:
     """``write_released_checkpoint(path, **sizes)``: a random-weight checkpoint in the released layout."""
     return write_released_checkpoint

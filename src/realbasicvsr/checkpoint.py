@@ -24,7 +24,7 @@ from .models import RealBasicVSRNet
 _GENERATOR_PREFIXES = {True: ("generator_ema.", "generator."), False: ("generator.", "generator_ema.")}
 _ANCHOR = "image_cleaning.0.main.0.weight"
 # Plain-data numpy types some training frameworks leave in checkpoint metadata: safe to rebuild.
-_SAFE_NUMPY = [np.dtype, np.ndarray, type(np.dtype("float32")), type(np.dtype("int64"))]
+_SAFE_NUMPY = [np.dtype, np.ndarray] + sorted({type(np.dtype(c)) for c in "?bBhHiIlLqQefdgFDGU"}, key=str)
 try:  # numpy >= 2
     from numpy._core.multiarray import _reconstruct, scalar  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - numpy 1.x
@@ -53,10 +53,11 @@ def read_checkpoint(path: str | Path) -> dict:
         with torch.serialization.safe_globals(_SAFE_NUMPY):
             obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # a damaged or foreign file can make the unpickler fail in many ways
-        refused = re.search(r"GLOBAL ([\w.]+)", str(e)) if isinstance(e, pickle.UnpicklingError) else None
-        if refused:
+        refused = re.search(r"GLOBAL ([\w.]+)|but got <class '([\w.]+)'>", str(e))
+        if refused and isinstance(e, pickle.UnpicklingError):
             raise RealBasicVSRError(
-                f"{path} contains a pickled Python object ({refused.group(1)}) that is not plain data; "
+                f"{path} contains a pickled Python object ({refused.group(1) or refused.group(2)}) that is not "
+                "plain data; "
                 "refused to unpickle it (it could run arbitrary code). If you trust the file, re-save only "
                 "its tensors (e.g. its state_dict) with torch.save and load that"
             ) from e

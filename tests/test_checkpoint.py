@@ -1,0 +1,264 @@
+"""Loading checkpoints: the released layout, other layouts, and every kind of bad file (one-line errors)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from realbasicvsr import RealBasicVSRError, load_model
+from realbasicvsr.checkpoint import build_from_state_dict, generator_state_dict, read_checkpoint
+from realbasicvsr.hub import MODEL_ZOO
+from realbasicvsr.models import RealBasicVSRNet
+
+
+def assert_weights(model: RealBasicVSRNet, expected: dict[str, torch.Tensor]) -> None:
+    sd = model.state_dict()
+    assert list(sd) == list(expected)
+    for k, v in expected.items():
+        assert torch.equal(sd[k], v), k
+
+
+def load_error(source, **kwargs) -> str:
+    """The message of the RealBasicVSRError that loading ``source`` raises; it must be one line."""
+    with pytest.raises(RealBasicVSRError) as info:
+        load_model(source, **kwargs)
+    msg = str(info.value)
+    assert "\n" not in msg and msg.strip() == msg and msg
+    return msg
+
+
+# --- the released c64b20 layout ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def c64b20(tmp_path_factory, released_checkpoint) -> tuple[Path, dict]:
+    path = tmp_path_factory.mktemp("c64b20") / "realbasicvsr_c64b20_synthetic.pth"
+    written = released_checkpoint(path, mid_channels=64, num_blocks=20, disc_channels=64)
+    return path, written
+
+
+def test_released_c64b20_layout_loads_ema_by_default(c64b20):
+    path, written = c64b20
+    raw = torch.load(path, weights_only=True)
+    assert set(raw) == {"meta", "state_dict"}
+    prefixes = {k.split(".")[0] for k in raw["state_dict"]}
+    assert prefixes == {"step_counter", "generator", "discriminator", "perceptual_loss", "generator_ema"}
+    assert len([k for k in raw["state_dict"] if k.startswith("discriminator.")]) == 28
+
+    model = load_model(path)
+    assert isinstance(model, RealBasicVSRNet) and not model.training
+    assert len(model.state_dict()) == 320
+    assert model.image_cleaning[0].main[0].weight.shape[0] == 64
+    assert len(model.basicvsr.forward_resblocks.main[2]) == 20
+    assert len(model.image_cleaning[0].main[2]) == 20
+    assert_weights(model, written["generator_ema"])
+    lq = torch.rand(1, 2, 3, 8, 8)
+    with torch.no_grad():
+        out = model(lq)
+    assert out.shape == (1, 2, 3, 32, 32) and torch.isfinite(out).all()
+
+
+def test_released_c64b20_layout_plain_generator_on_request(c64b20):
+    path, written = c64b20
+    model = load_model(path, use_ema=False)
+    assert_weights(model, written["generator"])
+    assert not torch.equal(written["generator"]["basicvsr.conv_last.weight"],
+                           written["generator_ema"]["basicvsr.conv_last.weight"])
+
+
+# --- other layouts ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small(tmp_path, released_checkpoint) -> tuple[Path, dict]:
+    path = tmp_path / "small.pth"
+    return path, released_checkpoint(path)
+
+
+def test_bare_module_prefixed_and_safetensors_state_dicts_load(tmp_path, small):
+    _, written = small
+    ema = written["generator_ema"]
+    bare = tmp_path / "bare.pth"
+    torch.save(ema, bare)
+    assert_weights(load_model(bare), ema)
+
+    prefixed = tmp_path / "dp.pth"
+    torch.save({f"module.{k}": v for k, v in ema.items()}, prefixed)
+    assert_weights(load_model(prefixed), ema)
+
+    st = tmp_path / "gen.safetensors"
+    save_file({k: v.contiguous() for k, v in ema.items()}, str(st))
+    assert_weights(load_model(st), ema)
+
+
+def test_flat_prefixed_basicsr_and_no_ema_layouts(tmp_path, small):
+    _, written = small
+    gen, ema = written["generator"], written["generator_ema"]
+    flat = tmp_path / "flat.pth"
+    torch.save({**{f"generator.{k}": v for k, v in gen.items()}, **{f"generator_ema.{k}": v for k, v in ema.items()}}, flat)
+    assert_weights(load_model(flat), ema)
+    assert_weights(load_model(flat, use_ema=False), gen)
+
+    basicsr = tmp_path / "basicsr.pth"
+    torch.save({"params": gen, "params_ema": ema}, basicsr)
+    assert_weights(load_model(basicsr), ema)
+    assert_weights(load_model(basicsr, use_ema=False), gen)
+
+    no_ema = tmp_path / "stage.pth"
+    torch.save({"state_dict": {f"generator.{k}": v for k, v in gen.items()}}, no_ema)
+    assert_weights(load_model(no_ema), gen)  # no EMA in the file: the generator is used
+
+
+def test_plain_numpy_metadata_and_half_precision_are_accepted(tmp_path, small):
+    path, written = small
+    raw = torch.load(path, weights_only=True)
+    raw["meta"]["hook_msgs"] = {"best_score": np.float64(27.5), "history": np.arange(3)}
+    raw["state_dict"] = {k: v.half() if v.is_floating_point() else v for k, v in raw["state_dict"].items()}
+    p = tmp_path / "meta.pth"
+    torch.save(raw, p)
+    model = load_model(p)
+    assert model.basicvsr.conv_last.weight.dtype == torch.float32
+    expected = written["generator_ema"]["basicvsr.conv_last.weight"].half().float()
+    assert torch.equal(model.basicvsr.conv_last.weight, expected)
+
+
+def test_low_level_functions_compose_like_load_model(small):
+    path, written = small
+    obj = read_checkpoint(path)
+    sd = generator_state_dict(obj, use_ema=True, source="x")
+    assert set(sd) == set(written["generator_ema"])
+    model = build_from_state_dict(sd, dynamic_refine_thres=1.5)
+    assert model.dynamic_refine_thres == pytest.approx(1.5 / 255)
+    assert_weights(model, written["generator_ema"])
+
+
+# --- bad files: one line naming what is wrong --------------------------------------------------------
+
+
+def tampered(tmp_path: Path, src: Path, edit) -> Path:
+    raw = torch.load(src, weights_only=True)
+    edit(raw["state_dict"])
+    out = tmp_path / "tampered.pth"
+    torch.save(raw, out, _use_new_zipfile_serialization=False)
+    return out
+
+
+def test_missing_key(tmp_path, small):
+    path = tampered(tmp_path, small[0], lambda sd: sd.pop("generator_ema.basicvsr.conv_last.bias"))
+    msg = load_error(path)
+    assert "missing keys: basicvsr.conv_last.bias" in msg and str(path) in msg
+
+
+def test_wrong_shape(tmp_path, small):
+    def edit(sd):
+        sd["generator_ema.basicvsr.fusion.weight"] = torch.zeros(8, 16, 3, 3)
+
+    msg = load_error(tampered(tmp_path, small[0], edit))
+    assert "wrong shapes: basicvsr.fusion.weight (8, 16, 3, 3) (expected (8, 16, 1, 1))" in msg
+
+
+def test_unexpected_key(tmp_path, small):
+    def edit(sd):
+        sd["generator_ema.basicvsr.extra_head.weight"] = torch.zeros(3)
+
+    msg = load_error(tampered(tmp_path, small[0], edit))
+    assert "unexpected keys: basicvsr.extra_head.weight" in msg
+    assert "missing" not in msg
+
+
+def test_many_problems_are_summarised_on_one_line(tmp_path, small):
+    def edit(sd):
+        for k in [k for k in sd if k.startswith("generator_ema.basicvsr.upsample")]:
+            del sd[k]
+
+    msg = load_error(tampered(tmp_path, small[0], edit))
+    assert "missing keys: basicvsr.upsample1.upsample_conv.weight" in msg and "and 1 more" in msg
+
+
+class RunsShellCommand:
+    """Unpickling this calls os.system: a checkpoint holding it must be refused, never executed."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+class ArbitraryObject:
+    """A plain class instance: not tensors or plain data."""
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_pickled_code_is_refused_and_not_run(tmp_path, small, legacy):
+    marker = tmp_path / "code-ran"
+    raw = torch.load(small[0], weights_only=True)
+    raw["meta"]["payload"] = RunsShellCommand(marker)
+    path = tmp_path / "evil.pth"
+    torch.save(raw, path, _use_new_zipfile_serialization=not legacy)
+    msg = load_error(path)
+    assert "refused to unpickle" in msg and "system" in msg and str(path) in msg
+    assert not marker.exists()
+
+    raw["meta"]["payload"] = ArbitraryObject()
+    torch.save(raw, path, _use_new_zipfile_serialization=not legacy)
+    msg = load_error(path)
+    assert "refused to unpickle" in msg and "ArbitraryObject" in msg
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_truncated_file(tmp_path, small, legacy):
+    raw = torch.load(small[0], weights_only=True)
+    full = tmp_path / "full.pth"
+    torch.save(raw, full, _use_new_zipfile_serialization=not legacy)
+    data = full.read_bytes()
+    cut = tmp_path / "cut.pth"
+    cut.write_bytes(data[: len(data) * 6 // 10])
+    msg = load_error(cut)
+    assert "is not a readable PyTorch checkpoint (truncated, corrupt" in msg and str(cut) in msg
+
+
+def test_truncated_safetensors(tmp_path, small):
+    st = tmp_path / "gen.safetensors"
+    save_file({k: v.contiguous() for k, v in small[1]["generator_ema"].items()}, str(st))
+    data = st.read_bytes()
+    st.write_bytes(data[: len(data) // 2])
+    assert "is not a readable safetensors file" in load_error(st)
+
+
+def test_non_checkpoint_files(tmp_path, golden_small_path):
+    text = tmp_path / "notes.pth"
+    text.write_text("hello, this is not a checkpoint\n")
+    assert "is not a readable PyTorch checkpoint" in load_error(text)
+
+    png = tmp_path / "frame.pth"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    assert "is not a readable PyTorch checkpoint" in load_error(png)
+
+    empty = tmp_path / "empty.pth"
+    empty.write_bytes(b"")
+    assert "is empty" in load_error(empty)
+
+    tensor = tmp_path / "tensor.pth"
+    torch.save(torch.zeros(3), tensor)
+    assert "holds a Tensor, not a checkpoint dict" in load_error(tensor)
+
+    other = tmp_path / "other_model.pth"
+    torch.save({"state_dict": {"discriminator.conv_0.weight": torch.zeros(1)}}, other)
+    msg = load_error(other)
+    assert "is not a RealBasicVSR generator checkpoint" in msg and "image_cleaning.0.main.0.weight" in msg
+
+    assert "is a directory" in load_error(tmp_path)
+
+
+def test_missing_path_and_unknown_zoo_name(tmp_path):
+    missing = tmp_path / "nowhere" / "model.pth"
+    assert load_error(missing) == f"checkpoint not found: {missing}"
+    msg = load_error("realbasicvsr_x8")
+    assert "unknown model 'realbasicvsr_x8'" in msg
+    assert all(name in msg for name in MODEL_ZOO)

@@ -1,0 +1,193 @@
+"""The model zoo download path, end to end against a local HTTP server, and the cache directory."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import torch
+
+from realbasicvsr import RealBasicVSRError, load_model
+from realbasicvsr.hub import MODEL_ZOO, ZooEntry, cache_dir, download, sha256_prefix_from_name
+
+ZOO_NAME = "tiny_test_x4"
+
+
+class Server:
+    """Serves ``files[path] = bytes`` on 127.0.0.1; ``claimed_length[path]`` overrides Content-Length."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.claimed_length: dict[str, int] = {}
+        self.requests: list[str] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                server.requests.append(self.path)
+                body = server.files.get(self.path)
+                if body is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(server.claimed_length.get(self.path, len(body))))
+                self.end_headers()
+                self.wfile.write(body)
+                self.close_connection = True
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+
+    def __enter__(self) -> Server:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join()
+
+
+@pytest.fixture(autouse=True)
+def no_proxy(monkeypatch):
+    """A proxy configured in the environment must not intercept requests to the local test server."""
+    for var in ("no_proxy", "NO_PROXY"):
+        monkeypatch.setenv(var, "127.0.0.1,localhost")
+
+
+@pytest.fixture
+def server():
+    with Server() as s:
+        yield s
+
+
+@pytest.fixture
+def checkpoint(tmp_path, released_checkpoint) -> tuple[str, bytes, dict]:
+    """(file name with the sha256 prefix, its bytes, the weights written) of a small released-layout file."""
+    src = tmp_path / "src" / "model.pth"
+    written = released_checkpoint(src, mid_channels=4, num_blocks=1, disc_channels=4)
+    data = src.read_bytes()
+    name = f"tiny_c4b1_reds_20990101-{hashlib.sha256(data).hexdigest()[:8]}.pth"
+    return name, data, written
+
+
+@pytest.fixture
+def zoo(tmp_path, monkeypatch, server, checkpoint) -> Path:
+    """A temporary zoo entry served through $REALBASICVSR_MIRROR; returns the (empty) cache folder."""
+    name = checkpoint[0]
+    entry = ZooEntry(ZOO_NAME, f"https://download.example.invalid/models/{name}", "tiny test model",
+                     dict(mid_channels=4, num_propagation_blocks=1, num_cleaning_blocks=1))
+    monkeypatch.setitem(MODEL_ZOO, ZOO_NAME, entry)
+    home = tmp_path / "cache"
+    monkeypatch.setenv("REALBASICVSR_HOME", str(home))
+    monkeypatch.setenv("REALBASICVSR_MIRROR", server.url + "/mirror/")
+    return home
+
+
+def cache_files(home: Path) -> list[str]:
+    return sorted(str(p.relative_to(home)) for p in home.rglob("*") if p.is_file()) if home.exists() else []
+
+
+def error_of(fn, *args, **kwargs) -> str:
+    with pytest.raises(RealBasicVSRError) as info:
+        fn(*args, **kwargs)
+    msg = str(info.value)
+    assert "\n" not in msg and msg
+    return msg
+
+
+def test_zoo_name_downloads_once_then_uses_the_cache(zoo, server, checkpoint):
+    name, data, written = checkpoint
+    server.files[f"/mirror/{name}"] = data
+    model = load_model(ZOO_NAME, progress=False)
+    for k, v in written["generator_ema"].items():
+        assert torch.equal(model.state_dict()[k], v), k
+    assert server.requests == [f"/mirror/{name}"]
+    assert cache_files(zoo) == [f"checkpoints/{name}"]
+    assert (zoo / "checkpoints" / name).read_bytes() == data
+
+    again = load_model(ZOO_NAME, progress=False, use_ema=False)
+    assert len(server.requests) == 1  # served from the cache
+    for k, v in written["generator"].items():
+        assert torch.equal(again.state_dict()[k], v), k
+
+
+def test_corrupt_cache_entry_is_replaced(zoo, server, checkpoint):
+    name, data, _ = checkpoint
+    server.files[f"/mirror/{name}"] = data
+    cached = zoo / "checkpoints" / name
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(data[:1000])  # e.g. a copy damaged on disk
+    load_model(ZOO_NAME, progress=False)
+    assert len(server.requests) == 1
+    assert cached.read_bytes() == data
+    assert cache_files(zoo) == [f"checkpoints/{name}"]
+
+
+def test_corrupt_download_is_deleted_and_reported(zoo, server, checkpoint):
+    name, data, _ = checkpoint
+    server.files[f"/mirror/{name}"] = data[:-10] + b"0123456789"  # same size, wrong hash
+    msg = error_of(load_model, ZOO_NAME, progress=False)
+    assert "is corrupt" in msg and name in msg and f"expected {name[-12:-4]}" in msg and "deleted" in msg
+    assert cache_files(zoo) == []
+
+
+def test_truncated_response_is_reported_and_leaves_nothing(zoo, server, checkpoint):
+    name, data, _ = checkpoint
+    server.files[f"/mirror/{name}"] = data[: len(data) // 2]
+    server.claimed_length[f"/mirror/{name}"] = len(data)
+    msg = error_of(load_model, ZOO_NAME, progress=False)
+    assert "was cut off" in msg and f"{len(data) // 2} of {len(data)} bytes" in msg
+    assert cache_files(zoo) == []
+
+
+def test_http_error_is_reported_with_the_local_file_hint(zoo, server, checkpoint):
+    msg = error_of(load_model, ZOO_NAME, progress=False)  # nothing served: 404
+    assert "HTTP 404" in msg and "pass the local file's path" in msg
+    assert cache_files(zoo) == []
+
+
+def test_refused_connection_says_how_to_use_a_local_file(zoo, monkeypatch, checkpoint):
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("REALBASICVSR_MIRROR", f"http://127.0.0.1:{port}")
+    msg = error_of(load_model, ZOO_NAME, progress=False)
+    assert "could not download" in msg and "no network?" in msg and "refused" in msg.lower()
+    assert f"Download {MODEL_ZOO[ZOO_NAME].url} elsewhere" in msg and repr(ZOO_NAME) in msg
+    assert cache_files(zoo) == []
+
+
+def test_download_with_full_hash_and_without(tmp_path, server):
+    server.files["/a.bin"] = b"x" * 5000
+    dest = tmp_path / "sub" / "a.bin"
+    full = hashlib.sha256(b"x" * 5000).hexdigest()
+    assert download(server.url + "/a.bin", dest, sha256=full, progress=False) == dest
+    assert dest.read_bytes() == b"x" * 5000
+    assert download(server.url + "/a.bin", dest, progress=False) == dest  # exists: no request
+    assert len(server.requests) == 1
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["a.bin"]
+
+
+def test_cache_dir_and_official_zoo(monkeypatch, tmp_path):
+    monkeypatch.setenv("REALBASICVSR_HOME", str(tmp_path / "h"))
+    assert cache_dir() == tmp_path / "h"
+    monkeypatch.delenv("REALBASICVSR_HOME")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir() == tmp_path / "xdg" / "realbasicvsr"
+
+    assert set(MODEL_ZOO) >= {"realbasicvsr_x4", "realbasicvsr_wogan_x4"}
+    assert MODEL_ZOO["realbasicvsr_x4"].sha256_prefix == "52f77c2c"
+    assert MODEL_ZOO["realbasicvsr_wogan_x4"].sha256_prefix == "0e2ff207"
+    for entry in MODEL_ZOO.values():
+        assert entry.url.startswith("https://download.openmmlab.com/mmediting/restorers/real_basicvsr/")
+    assert sha256_prefix_from_name("spynet_20210409-c6c1bd09.pth") == "c6c1bd09"
+    assert sha256_prefix_from_name("model.pth") is None
