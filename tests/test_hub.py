@@ -191,3 +191,23 @@ def test_cache_dir_and_official_zoo(monkeypatch, tmp_path):
         assert entry.url.startswith("https://download.openmmlab.com/mmediting/restorers/real_basicvsr/")
     assert sha256_prefix_from_name("spynet_20210409-c6c1bd09.pth") == "c6c1bd09"
     assert sha256_prefix_from_name("model.pth") is None
+
+
+def test_mirror_can_be_a_local_folder(zoo, monkeypatch, tmp_path, checkpoint):
+    name, data, written = checkpoint
+    folder = tmp_path / "mirror folder"
+    folder.mkdir()
+    (folder / name).write_bytes(data)
+    monkeypatch.setenv("REALBASICVSR_MIRROR", folder.as_uri())
+    model = load_model(ZOO_NAME, progress=False)
+    assert torch.equal(model.basicvsr.conv_last.weight, written["generator_ema"]["basicvsr.conv_last.weight"])
+    assert cache_files(zoo) == [f"checkpoints/{name}"]
+
+
+def test_file_placed_in_the_cache_is_used_offline(zoo, monkeypatch, server, checkpoint):
+    name, data, _ = checkpoint
+    (zoo / "checkpoints").mkdir(parents=True)
+    (zoo / "checkpoints" / name).write_bytes(data)
+    monkeypatch.delenv("REALBASICVSR_MIRROR")  # the official host is never contacted: the copy verifies
+    load_model(ZOO_NAME, progress=False)
+    assert server.requests == []
