@@ -19,8 +19,8 @@ import numpy as np
 from ..errors import RealBasicVSRError
 from .frames import is_image_path, list_frame_files, read_image, write_image
 from .video import (
-    decode_frames, estimate_frame_count, frame_to_rgb, is_video_path, open_container, pick_pix_fmt,
-    rate_fraction, video_fps,
+    VideoEncoder, decode_frames, display_matrix_of, estimate_frame_count, frame_to_rgb, is_video_path,
+    open_container, rate_fraction, video_fps,
 )
 
 
@@ -30,9 +30,12 @@ class FrameSource:
     Raises RealBasicVSRError when the frame size changes mid-stream or there are no frames at all.
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, fps: float | None = None) -> None:
         self.path = Path(path)
         self._container = None
+        self.rate: Fraction = rate_fraction(fps)
+        self.time_base: Fraction = Fraction(1) / self.rate
+        self.display_matrix: list[int] | None = None
         if not self.path.exists():
             raise RealBasicVSRError(f"no such file or folder: {self.path}")
         if self.path.is_dir():
@@ -54,14 +57,20 @@ class FrameSource:
             self._container = open_container(self.path)
             stream = self._container.streams.video[0]
             self.fps = video_fps(stream)
-            self.rate: Fraction = rate_fraction(stream.average_rate or stream.guessed_rate or self.fps)
+            self.rate = rate_fraction(stream.average_rate or stream.guessed_rate or self.fps)
+            self.time_base = stream.time_base or Fraction(1) / self.rate
             self.num_frames = estimate_frame_count(self._container, stream)
             w, h = stream.codec_context.width, stream.codec_context.height
         self.size = (int(w), int(h))
 
     def __iter__(self) -> Iterator[np.ndarray]:
+        for frame, _ in self.timed_frames():
+            yield frame
+
+    def timed_frames(self) -> Iterator[tuple[np.ndarray, int]]:
+        """(frame, pts in ``self.time_base``) pairs; frames without a timestamp continue the last one."""
         count = 0
-        for frame in self._raw_frames():
+        for frame, pts in self._raw_frames():
             if (frame.shape[1], frame.shape[0]) != self.size and count == 0 and self.kind == "video":
                 self.size = (frame.shape[1], frame.shape[0])  # container header disagreed with the codec
             if (frame.shape[1], frame.shape[0]) != self.size:
@@ -70,17 +79,25 @@ class FrameSource:
                     f"{self.size[0]}x{self.size[1]}; the frame size must not change"
                 )
             count += 1
-            yield frame
+            yield frame, pts
         if count == 0:
             raise RealBasicVSRError(f"{self.path} has zero decodable frames")
 
-    def _raw_frames(self) -> Iterator[np.ndarray]:
-        if self.kind == "video":
-            for frame in decode_frames(self._container, str(self.path)):
-                yield frame_to_rgb(frame)
-        else:
-            for f in self._files:
-                yield read_image(f)
+    def _raw_frames(self) -> Iterator[tuple[np.ndarray, int]]:
+        if self.kind != "video":
+            for i, f in enumerate(self._files):
+                yield read_image(f), i
+            return
+        step = max(1, int(round(1 / (self.rate * self.time_base))))
+        last = None
+        for frame in decode_frames(self._container, str(self.path)):
+            if last is None:
+                self.display_matrix = display_matrix_of(frame)
+            pts = frame.pts if frame.pts is not None else (0 if last is None else last + step)
+            if last is not None and pts <= last:
+                pts = last + 1  # keep timestamps strictly increasing for the encoder
+            last = pts
+            yield frame_to_rgb(frame), pts
 
     def close(self) -> None:
         if self._container is not None:
@@ -94,9 +111,12 @@ class FrameSource:
         self.close()
 
 
-def open_source(path: str | os.PathLike) -> FrameSource:
-    """A FrameSource for a video file, a folder of frames (natural sort) or a single image."""
-    return FrameSource(path)
+def open_source(path: str | os.PathLike, fps: float | None = None) -> FrameSource:
+    """A FrameSource for a video file, a folder of frames (natural sort) or a single image.
+
+    ``fps`` is the rate given to frame folders and images (25 when None); videos keep their own.
+    """
+    return FrameSource(path, fps)
 
 
 def check_output_path(output: Path, inputs: list[Path], overwrite: bool) -> None:
@@ -164,8 +184,7 @@ class FrameSink:
         except OSError as e:
             raise RealBasicVSRError(f"cannot create output in {parent}: {e.strerror or e}") from e
         self.tmp = Path(name)
-        self._container = None
-        self._stream = None
+        self._encoder: VideoEncoder | None = None
 
     def write(self, frame: np.ndarray) -> None:
         if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
@@ -180,25 +199,12 @@ class FrameSink:
         self.count += 1
 
     def _encode(self, frame: np.ndarray) -> None:
-        if self._container is None:
-            h, w = frame.shape[:2]
-            try:
-                self._container = av.open(str(self.tmp), "w", format=_container_format(self.path))
-                stream = self._container.add_stream(self.codec, rate=self.rate)
-            except (av.error.FFmpegError, ValueError) as e:
-                raise RealBasicVSRError(f"cannot encode {self.path.suffix} with codec {self.codec}: {e}") from e
-            stream.width, stream.height = w, h
-            stream.pix_fmt = pick_pix_fmt(self.codec, w, h, self.pix_fmt)
-            opts = {}
-            if self.crf is not None and self.codec in ("libx264", "libx265", "libvpx-vp9", "libaom-av1", "libsvtav1"):
-                opts["crf"] = str(self.crf)
-            if self.preset and self.codec in ("libx264", "libx265"):
-                opts["preset"] = self.preset
-            stream.options = opts
-            self._stream = stream
-        vf = av.VideoFrame.from_ndarray(frame, format="rgb24")
-        for packet in self._stream.encode(vf):
-            self._container.mux(packet)
+        if self._encoder is None:
+            self._encoder = VideoEncoder(
+                self.tmp, codec=self.codec, rate=self.rate, crf=self.crf, preset=self.preset,
+                pix_fmt=self.pix_fmt, fmt=container_format(self.path),
+            )
+        self._encoder.write(frame, self.count)
 
     def close(self, ok: bool = True) -> None:
         """Finish and publish (``ok``) or discard the partial output."""
@@ -206,21 +212,19 @@ class FrameSink:
             if ok:
                 if self.count == 0:
                     raise RealBasicVSRError(f"no frames were written to {self.path}")
-                if self._container is not None:
-                    for packet in self._stream.encode(None):
-                        self._container.mux(packet)
-                    self._container.close()
-                    self._container = None
+                if self._encoder is not None:
+                    self._encoder.close()
+                    self._encoder = None
                 publish(self.tmp, self.path)
         except OSError as e:
             raise RealBasicVSRError(f"finishing {self.path} failed: {e.strerror or e}") from e
         finally:
-            if self._container is not None:
+            if self._encoder is not None:
                 try:
-                    self._container.close()
-                except av.error.FFmpegError:
+                    self._encoder.close()
+                except (av.error.FFmpegError, RealBasicVSRError):
                     pass
-                self._container = None
+                self._encoder = None
             remove_path(self.tmp)
 
     def __enter__(self) -> "FrameSink":
@@ -230,7 +234,7 @@ class FrameSink:
         self.close(ok=exc_type is None)
 
 
-def _container_format(path: Path) -> str | None:
+def container_format(path: Path) -> str | None:
     """FFmpeg muxer for the final extension (the temporary name ends in ``.partial.<ext>`` anyway)."""
     return {".mkv": "matroska", ".m4v": "mp4", ".ts": "mpegts", ".m2ts": "mpegts", ".mts": "mpegts"}.get(
         path.suffix.lower()

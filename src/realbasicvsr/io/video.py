@@ -59,6 +59,10 @@ def estimate_frame_count(container, stream) -> int | None:
     return None
 
 
+class TruncatedInputError(RealBasicVSRError):
+    """Decoding broke off after some frames: the file is damaged or truncated from that point on."""
+
+
 def decode_frames(container, path: str = "video") -> Iterator[av.VideoFrame]:
     """Decoded frames of the first video stream.
 
@@ -67,11 +71,15 @@ def decode_frames(container, path: str = "video") -> Iterator[av.VideoFrame]:
     """
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
+    count = 0
     try:
         for packet in container.demux(stream):
             for frame in packet.decode():
+                count += 1
                 yield frame
     except av.error.FFmpegError as e:
+        if count:
+            raise TruncatedInputError(f"{path}: decoding failed after {count} frames ({e})") from e
         raise RealBasicVSRError(f"{path}: decoding failed ({e}); the file is corrupt or truncated") from e
 
 
@@ -99,3 +107,79 @@ def rate_fraction(fps: float | Fraction | None) -> Fraction:
         if abs(num - round(num)) < 1e-3 * den:
             return Fraction(int(round(num)), den)
     return Fraction(fps).limit_denominator(100000)
+
+
+def display_matrix_of(frame: av.VideoFrame) -> list[int] | None:
+    """The 3x3 display matrix (rotation/flip) a decoded frame carries, as 9 int32s; None when absent."""
+    for sd in frame.side_data:
+        if "DISPLAYMATRIX" in str(sd.type):
+            raw = bytes(sd)
+            if len(raw) == 36:
+                return [int(v) for v in np.frombuffer(raw, dtype="<i4")]
+    return None
+
+
+ENCODER_OPTIONS = {"crf": ("libx264", "libx265", "libvpx-vp9", "libsvtav1"), "preset": ("libx264", "libx265")}
+
+
+class VideoEncoder:
+    """Encodes RGB frames with explicit timestamps (``pts`` in ``time_base``) into one video-only file."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        codec: str = "libx264",
+        rate: Fraction = Fraction(25),
+        time_base: Fraction | None = None,
+        crf: int | None = 18,
+        preset: str | None = "medium",
+        pix_fmt: str | None = None,
+        fmt: str | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.codec, self.rate, self.crf, self.preset, self.pix_fmt = codec, rate, crf, preset, pix_fmt
+        self.time_base = time_base or Fraction(1) / rate
+        self.fmt = fmt
+        self.container = None
+        self.stream = None
+
+    def _open(self, width: int, height: int) -> None:
+        try:
+            self.container = av.open(str(self.path), "w", format=self.fmt)
+            stream = self.container.add_stream(self.codec, rate=self.rate)
+        except (av.error.FFmpegError, ValueError) as e:
+            raise RealBasicVSRError(f"cannot encode with codec {self.codec!r}: {e}") from e
+        stream.width, stream.height = width, height
+        stream.pix_fmt = pick_pix_fmt(self.codec, width, height, self.pix_fmt)
+        stream.codec_context.time_base = self.time_base
+        stream.time_base = self.time_base
+        opts = {}
+        if self.crf is not None and self.codec in ENCODER_OPTIONS["crf"]:
+            opts["crf"] = str(self.crf)
+        if self.preset and self.codec in ENCODER_OPTIONS["preset"]:
+            opts["preset"] = self.preset
+        stream.options = opts
+        self.stream = stream
+
+    def write(self, rgb: np.ndarray, pts: int) -> None:
+        if self.container is None:
+            self._open(rgb.shape[1], rgb.shape[0])
+        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+        frame.pts = pts
+        frame.time_base = self.time_base
+        try:
+            for packet in self.stream.encode(frame):
+                self.container.mux(packet)
+        except av.error.FFmpegError as e:
+            raise RealBasicVSRError(f"encoding with {self.codec} failed: {e}") from e
+
+    def close(self) -> None:
+        if self.container is None:
+            return
+        try:
+            for packet in self.stream.encode(None):
+                self.container.mux(packet)
+        finally:
+            self.container.close()
+            self.container = None

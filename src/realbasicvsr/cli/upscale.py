@@ -1,0 +1,79 @@
+"""``realbasicvsr upscale INPUT... -o OUTPUT``: the main job."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+from ..hub import DEFAULT_MODEL
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "upscale",
+        help="upscale videos, frame folders or images x4 (streaming, resumable)",
+        description="Upscale videos (mp4, mkv, mov, avi, webm...), folders of frames or images. An OUTPUT "
+        "with a video extension writes a video (audio and subtitles copied); otherwise a folder of PNG "
+        "frames. Several inputs, or a folder of videos, write into the folder OUTPUT.",
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="video file, folder of frames, image, or folder of videos")
+    p.add_argument("-o", "--output", required=True, help="output video/folder (a folder for several inputs)")
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"model-zoo name or checkpoint file (default {DEFAULT_MODEL})")
+    p.add_argument("--dynamic-refine-thres", type=float, default=None, metavar="T",
+                   help="cleaning threshold in 0-255 units (default 255 = one pass; the paper uses 1.5)")
+    g = p.add_argument_group("memory and speed")
+    g.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    g.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"],
+                   help="auto = fp16 on CUDA, fp32 elsewhere")
+    g.add_argument("--chunk-frames", type=int, default=24, help="frames written per temporal chunk (default 24)")
+    g.add_argument("--overlap", type=int, default=4, help="context frames on each side of a chunk (default 4)")
+    g.add_argument("--tile", type=int, default=0,
+                   help="spatial tile size in input pixels; 0 = automatic (tiles only when a chunk would not fit memory)")
+    g.add_argument("--no-tile", action="store_true", help="never tile, whatever the frame size")
+    g.add_argument("--tile-overlap", type=int, default=16, help="overlap between tiles in input pixels (default 16)")
+    g = p.add_argument_group("output")
+    g.add_argument("--outscale", type=float, default=4.0, help="final scale (x4 then an antialiased resize; default 4)")
+    g.add_argument("--codec", default="libx264", help="video codec: libx264, libx265, libvpx-vp9, mpeg4... (default libx264)")
+    g.add_argument("--crf", type=int, default=18, help="constant rate factor for x264/x265/vp9 (default 18)")
+    g.add_argument("--preset", default="medium", help="x264/x265 preset (default medium)")
+    g.add_argument("--pix-fmt", default=None, help="pixel format, e.g. yuv420p10le for 10-bit (default yuv420p)")
+    g.add_argument("--fps", type=float, default=None, help="frame rate for frame-folder and image inputs (default 25)")
+    g.add_argument("--ext", default=None, help="batch mode: output extension for videos/frame folders (default .mp4)")
+    g.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    g.add_argument("--resume", action="store_true", help="continue an interrupted run from its last finished chunk")
+    g.add_argument("--dry-run", action="store_true", help="print the plan and estimates, then stop")
+    g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def _sigterm_as_interrupt(signum, frame):  # pragma: no cover - exercised via subprocess tests
+    raise KeyboardInterrupt
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..inference import EngineOptions, OutputOptions, UpscaleSettings, describe_plan, plan_jobs, summary, upscale
+    from ..inference.batch import shard
+
+    settings = UpscaleSettings(
+        model=args.model,
+        dynamic_refine_thres=args.dynamic_refine_thres,
+        engine=EngineOptions(device=args.device, precision=args.precision, tile=max(0, args.tile),
+                             tile_overlap=args.tile_overlap, outscale=args.outscale),
+        output=OutputOptions(codec=args.codec, crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt, fps=args.fps,
+                             chunk_frames=args.chunk_frames, overlap=args.overlap, overwrite=args.overwrite,
+                             resume=args.resume, progress=not args.no_progress),
+        auto_tile=not args.no_tile,
+        ext=args.ext,
+    )
+    if args.dry_run:
+        print(describe_plan(shard(plan_jobs(args.inputs, args.output, args.ext)), settings))
+        return 0
+    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    report = upscale(args.inputs, args.output, settings)
+    if len(report.results) + len(report.failures) > 1 or report.failures:
+        print(summary(report), file=sys.stderr)
+    for r in report.results:
+        if len(report.results) == 1 and not report.failures:
+            print(f"wrote {r.output} ({r.frames} frames, {r.seconds:.1f} s)", file=sys.stderr)
+    return 0 if report.ok else 1

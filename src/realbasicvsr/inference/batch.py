@@ -1,0 +1,228 @@
+"""The ``upscale`` entry point: expands inputs into jobs, shards them across ranks, runs and reports."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import torch
+
+from ..errors import RealBasicVSRError
+from ..hub import DEFAULT_MODEL, MODEL_ZOO
+from ..io.frames import is_image_path, list_frame_files, natural_key
+from ..io.source import open_source
+from ..io.video import is_video_path
+from .engine import EngineOptions, Upscaler, output_size, resolve_device
+from .job import JobResult, OutputOptions, output_kind, settings_identity, upscale_file
+from .tiles import tile_starts
+from .plan import ArchSize, assumed_gflops_per_second, auto_tile, default_memory_budget, gflops_per_frame, window_bytes
+
+
+@dataclass
+class UpscaleSettings:
+    """Everything ``realbasicvsr upscale`` takes besides inputs and output."""
+
+    model: str = DEFAULT_MODEL
+    dynamic_refine_thres: float | None = None
+    engine: EngineOptions = field(default_factory=EngineOptions)
+    output: OutputOptions = field(default_factory=OutputOptions)
+    auto_tile: bool = True  # pick a tile size when a window would not fit the memory budget
+    ext: str | None = None  # batch: output extension for video/frame-folder inputs (".mp4" by default)
+
+
+@dataclass
+class BatchReport:
+    results: list[JobResult] = field(default_factory=list)
+    failures: list[tuple[Path, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def _is_batch_folder(path: Path) -> bool:
+    """A folder holding videos or frame folders (rather than frames itself)."""
+    return path.is_dir() and not list_frame_files(path)
+
+
+def plan_jobs(inputs: list[str | os.PathLike], output: str | os.PathLike, ext: str | None = None) -> list[tuple[Path, Path]]:
+    """(input, output) pairs. One file/frame folder maps to ``output``; several inputs, or a folder of
+    videos/frame folders, map into the folder ``output`` with the inputs' names."""
+    paths = [Path(p) for p in inputs]
+    out = Path(output)
+    for p in paths:
+        if not p.exists():
+            raise RealBasicVSRError(f"no such file or folder: {p}")
+    if len(paths) == 1 and not _is_batch_folder(paths[0]):
+        return [(paths[0], out)]
+    items: list[Path] = []
+    for p in paths:
+        if _is_batch_folder(p):
+            children = sorted(p.iterdir(), key=lambda c: natural_key(c.name))
+            items += [c for c in children if not c.name.startswith(".")
+                      and ((c.is_file() and (is_video_path(c) or is_image_path(c))) or (c.is_dir() and list_frame_files(c)))]
+        else:
+            items.append(p)
+    if not items:
+        raise RealBasicVSRError(f"no videos, images or frame folders found in {', '.join(map(str, paths))}")
+    if out.exists() and not out.is_dir():
+        raise RealBasicVSRError(f"several inputs need an output folder, but {out} is a file")
+    suffix = ext if ext is None or ext.startswith(".") else f".{ext}"
+    jobs, seen = [], set()
+    for item in items:
+        if item.is_file() and is_image_path(item):
+            target = out / f"{item.stem}.png"
+        elif item.is_dir():
+            target = out / (f"{item.name}{suffix}" if suffix else item.name)
+        else:
+            target = out / f"{item.stem}{suffix or '.mp4'}"
+        if target in seen:
+            raise RealBasicVSRError(f"two inputs would both write {target}; rename one of them")
+        seen.add(target)
+        jobs.append((item, target))
+    return jobs
+
+
+def shard(jobs: list, rank: int | None = None, world: int | None = None) -> list:
+    """This rank's share of ``jobs`` (whole inputs, round robin) under torchrun's RANK/WORLD_SIZE."""
+    rank = int(os.environ.get("RANK", 0)) if rank is None else rank
+    world = int(os.environ.get("WORLD_SIZE", 1)) if world is None else world
+    return jobs[rank::world]
+
+
+def _arch_of(model: str) -> ArchSize:
+    """Architecture sizes without loading weights (zoo entry or the checkpoint's tensors)."""
+    if model in MODEL_ZOO and not Path(model).exists():
+        return ArchSize(**MODEL_ZOO[model].config)
+    from ..checkpoint import generator_state_dict, infer_config, read_checkpoint, resolve_source
+
+    path = resolve_source(model)
+    return ArchSize(**infer_config(generator_state_dict(read_checkpoint(path), source=str(path))))
+
+
+def _rank_device(name: str) -> str:
+    """Under torchrun each rank takes its own GPU (LOCAL_RANK)."""
+    if name in ("auto", "cuda") and torch.cuda.is_available() and "LOCAL_RANK" in os.environ:
+        return f"cuda:{int(os.environ['LOCAL_RANK'])}"
+    return name
+
+
+def _job_engine(settings: UpscaleSettings, arch: ArchSize, size: tuple[int, int], device_type: str) -> EngineOptions:
+    eng = settings.engine
+    if settings.auto_tile and not eng.tile:
+        window = settings.output.chunk_frames + 2 * settings.output.overlap
+        tile = auto_tile(arch, size[1], size[0], window, default_memory_budget(device_type), eng.tile_overlap)
+        eng = replace(eng, tile=tile)
+    return eng
+
+
+def describe_plan(jobs: list[tuple[Path, Path]], settings: UpscaleSettings) -> str:
+    """Human-readable plan and estimates for ``--dry-run`` (reads headers only; loads no weights)."""
+    arch = _arch_of(settings.model)
+    device = resolve_device(_rank_device(settings.engine.device))
+    precision = settings.engine.precision
+    if precision == "auto":
+        precision = "fp16" if device.type == "cuda" else "fp32"
+    speed = assumed_gflops_per_second(device.type, precision, torch.get_num_threads())
+    o = settings.output
+    lines = [f"model {settings.model} (mid_channels={arch.mid_channels}, blocks={arch.num_propagation_blocks}/"
+             f"{arch.num_cleaning_blocks}) on {device} {precision}; chunks of {o.chunk_frames} frames + {o.overlap} "
+             f"context frames each side"]
+    total_s = 0.0
+    for inp, out in jobs:
+        with open_source(inp, fps=o.fps) as src:
+            w, h = src.size
+            kind = output_kind(src, out)
+            eng = _job_engine(settings, arch, (w, h), device.type)
+            ow, oh = output_size(w, h, eng.outscale, even=kind == "video")
+            n = src.num_frames
+            window = o.chunk_frames + 2 * o.overlap
+            th, tw = (min(eng.tile, h), min(eng.tile, w)) if eng.tile else (h, w)
+            tiles = len(tile_starts(h, eng.tile, eng.tile_overlap)) * len(tile_starts(w, eng.tile, eng.tile_overlap)) if eng.tile else 1
+            gf = gflops_per_frame(arch, th, tw, min(window, n or window)) * tiles
+            secs = gf / speed * (n or 0)
+            total_s += secs
+            mem = window_bytes(arch, th, tw, window) / 2**30
+            rate = f"{float(src.rate):.3f} fps" if src.kind == "video" else f"{float(src.rate):g} fps (frames)"
+            lines.append(
+                f"{inp} -> {out} [{kind}]: {n if n is not None else '?'} frames {w}x{h} -> {ow}x{oh}, {rate}; "
+                f"{'tiles ' + str(eng.tile) + 'px' if eng.tile else 'no tiling'}; ~{gf:.0f} GFLOP/frame, "
+                f"~{mem:.1f} GiB per window, ~{_fmt_time(secs)}"
+            )
+    lines.append(f"total: {len(jobs)} job(s), ~{_fmt_time(total_s)} at ~{speed:.0f} GFLOP/s (a rough guess)")
+    return "\n".join(lines)
+
+
+def _fmt_time(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def upscale(
+    inputs: list[str | os.PathLike] | str | os.PathLike,
+    output: str | os.PathLike,
+    settings: UpscaleSettings | None = None,
+    *,
+    log=sys.stderr,
+) -> BatchReport:
+    """Upscale videos, frame folders or images into ``output`` (see ``plan_jobs`` for naming).
+
+    In batch mode a failing input is reported and the others still run; a single input's error raises.
+    Under torchrun each rank processes its share of the inputs.
+    """
+    settings = settings or UpscaleSettings()
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    o = settings.output
+    if o.chunk_frames < 1 or o.overlap < 0:
+        raise RealBasicVSRError("--chunk-frames must be >= 1 and --overlap >= 0")
+    if settings.engine.outscale <= 0 or settings.engine.outscale > 16:
+        raise RealBasicVSRError("--outscale must be in (0, 16]")
+    all_jobs = plan_jobs(inputs, output, settings.ext)
+    jobs = shard(all_jobs)
+    batch = len(all_jobs) > 1
+    report = BatchReport()
+    if not jobs:
+        return report
+    from ..checkpoint import load_model
+
+    device = resolve_device(_rank_device(settings.engine.device))
+    model = load_model(settings.model, dynamic_refine_thres=settings.dynamic_refine_thres)
+    arch = ArchSize(model.mid_channels, len(model.basicvsr.backward_resblocks.main[2]), len(model.image_cleaning[0].main[2]))
+    for inp, out in jobs:
+        try:
+            with open_source(inp, fps=o.fps) as src:
+                size = src.size
+                even = output_kind(src, out) == "video"
+            eng = replace(_job_engine(settings, arch, size, device.type), device=str(device), even_size=even)
+            upscaler = Upscaler(model, eng)
+            ident = settings_identity(settings.model, replace(eng, device="")) | {"thres": settings.dynamic_refine_thres}
+            result = upscale_file(inp, out, upscaler, o, identity=ident)
+        except RealBasicVSRError as e:
+            if not batch:
+                raise
+            report.failures.append((inp, str(e)))
+            print(f"failed: {inp}: {e}", file=log)
+            continue
+        for w in result.warnings:
+            print(f"warning: {w}", file=log)
+        report.results.append(result)
+    return report
+
+
+def summary(report: BatchReport) -> str:
+    """A few lines saying what succeeded and what failed."""
+    lines = []
+    for r in report.results:
+        fps = r.frames / r.seconds if r.seconds else 0.0
+        resumed = f", {r.resumed_frames} resumed" if r.resumed_frames else ""
+        lines.append(f"ok      {r.input} -> {r.output} ({r.frames} frames{resumed}, {r.seconds:.1f} s, {fps:.2f} frames/s)")
+    for inp, err in report.failures:
+        lines.append(f"FAILED  {inp}: {err}")
+    lines.append(f"{len(report.results)} succeeded, {len(report.failures)} failed")
+    return "\n".join(lines)

@@ -1,0 +1,118 @@
+"""Final assembly of an upscaled video: video segments and the input's audio/subtitles, by packet copy.
+
+Segments are independent video-only encodes (one per finished chunk, which is what makes resume
+possible). Their packets are joined in order with their original timestamps restored, and interleaved by
+time with the untouched audio and subtitle packets of the input, so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import av
+
+from ..errors import RealBasicVSRError
+
+IDENTITY_MATRIX = [65536, 0, 0, 0, 65536, 0, 0, 0, 1 << 30]
+
+
+def _segment_offset(path: Path, first_time: Fraction) -> tuple[Fraction, int]:
+    """(time base, pts offset) restoring a segment's first timestamp (containers may shift it slightly)."""
+    with av.open(str(path)) as c:
+        stream = c.streams.video[0]
+        tb = stream.time_base
+        first = min((p.pts for p in c.demux(stream) if p.size and p.pts is not None), default=None)
+    if first is None:
+        raise RealBasicVSRError(f"segment {path.name} holds no video packets")
+    return tb, int(round(first_time / tb)) - first
+
+
+def _video_packets(segments: list[tuple[Path, Fraction]], out_stream) -> Iterator[tuple[float, int, av.Packet]]:
+    for path, first_time in segments:
+        tb, offset = _segment_offset(path, first_time)
+        with av.open(str(path)) as c:
+            for packet in c.demux(c.streams.video[0]):
+                if not packet.size or (packet.pts is None and packet.dts is None):
+                    continue
+                if packet.pts is not None:
+                    packet.pts += offset
+                if packet.dts is not None:
+                    packet.dts += offset
+                key = packet.dts if packet.dts is not None else packet.pts
+                packet.stream = out_stream
+                yield float(key * tb), 0, packet
+
+
+def _copied_packets(source, mapping: dict) -> Iterator[tuple[float, int, av.Packet]]:
+    if not mapping:
+        return
+    streams = [s for s in source.streams if s.index in mapping]
+    for packet in source.demux(streams):
+        if packet.pts is None and packet.dts is None:
+            continue
+        key = packet.dts if packet.dts is not None else packet.pts
+        t = float(key * packet.time_base)
+        packet.stream = mapping[packet.stream.index]
+        yield t, 1, packet
+
+
+def mux_video(
+    segments: list[tuple[Path, Fraction]],
+    dest: str | os.PathLike,
+    *,
+    source: str | os.PathLike | None = None,
+    display_matrix: list[int] | None = None,
+    fmt: str | None = None,
+) -> list[str]:
+    """Write ``dest`` from segment files ``(path, time of its first frame in seconds)`` and, when a
+    ``source`` video is given, its audio/subtitle streams and metadata. Returns warnings for streams that
+    the output container cannot hold (they are dropped)."""
+    warnings: list[str] = []
+    src = av.open(str(source)) if source is not None else None
+    try:
+        with av.open(str(segments[0][0])) as first:
+            template = first.streams.video[0]
+            out = av.open(str(dest), "w", format=fmt)
+            try:
+                vstream = out.add_stream_from_template(template)
+            except ValueError as e:
+                out.close()
+                raise RealBasicVSRError(f"{Path(dest).suffix} cannot hold {template.codec_context.name} video: {e}") from e
+        try:
+            if display_matrix is not None and display_matrix != IDENTITY_MATRIX:
+                vstream.set_display_matrix(display_matrix)
+            mapping = {}
+            if src is not None:
+                out.metadata.update({k: v for k, v in src.metadata.items() if k.lower() != "encoder"})
+                vin = src.streams.video[0]
+                vstream.metadata.update({k: v for k, v in vin.metadata.items() if k.lower() not in ("encoder", "handler_name")})
+                for s in src.streams:
+                    if s.type not in ("audio", "subtitle"):
+                        continue
+                    try:
+                        o = out.add_stream_from_template(s)
+                    except (ValueError, av.error.FFmpegError) as e:
+                        name = s.codec_context.name if s.codec_context else "?"
+                        warnings.append(f"{s.type} stream #{s.index} ({name}) cannot be stored in "
+                                        f"{Path(dest).suffix or fmt}; dropped it ({e}). Use .mkv to keep it")
+                        continue
+                    o.metadata.update(s.metadata)
+                    mapping[s.index] = o
+            merged = heapq.merge(
+                _video_packets(segments, vstream), _copied_packets(src, mapping) if src else iter(()),
+                key=lambda item: (item[0], item[1]),
+            )
+            for _, _, packet in merged:
+                out.mux(packet)
+        finally:
+            out.close()
+    except av.error.FFmpegError as e:
+        raise RealBasicVSRError(f"writing {dest} failed: {e}") from e
+    finally:
+        if src is not None:
+            src.close()
+    return warnings
