@@ -100,7 +100,9 @@ def test_flat_prefixed_basicsr_and_no_ema_layouts(tmp_path, small):
     _, written = small
     gen, ema = written["generator"], written["generator_ema"]
     flat = tmp_path / "flat.pth"
-    torch.save({**{f"generator.{k}": v for k, v in gen.items()}, **{f"generator_ema.{k}": v for k, v in ema.items()}}, flat)
+    flat_sd = {f"generator.{k}": v for k, v in gen.items()}
+    flat_sd.update({f"generator_ema.{k}": v for k, v in ema.items()})
+    torch.save(flat_sd, flat)
     assert_weights(load_model(flat), ema)
     assert_weights(load_model(flat, use_ema=False), gen)
 

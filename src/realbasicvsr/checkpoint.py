@@ -53,13 +53,15 @@ def read_checkpoint(path: str | Path) -> dict:
         with torch.serialization.safe_globals(_SAFE_NUMPY):
             obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # a damaged or foreign file can make the unpickler fail in many ways
-        refused = re.search(r"GLOBAL ([\w.]+)|but got <class '([\w.]+)'>", str(e))
-        if refused and isinstance(e, pickle.UnpicklingError):
+        # torch's weights-only unpickler names what it refused: "GLOBAL mod.name" or "but got <class ...>".
+        refused = isinstance(e, pickle.UnpicklingError) and re.search(
+            r"GLOBAL ([\w.]+)|but got <class '([\w.]+)'>", str(e)
+        )
+        if refused:
             raise RealBasicVSRError(
-                f"{path} contains a pickled Python object ({refused.group(1) or refused.group(2)}) that is not "
-                "plain data; "
-                "refused to unpickle it (it could run arbitrary code). If you trust the file, re-save only "
-                "its tensors (e.g. its state_dict) with torch.save and load that"
+                f"{path} contains a pickled Python object ({refused.group(1) or refused.group(2)}) that is "
+                "not plain data; refused to unpickle it (it could run arbitrary code). If you trust the "
+                "file, re-save only its tensors (e.g. its state_dict) with torch.save and load that"
             ) from e
         detail = f": {_brief(e)}" if isinstance(e, (RuntimeError, OSError)) else ""
         raise RealBasicVSRError(
@@ -169,7 +171,9 @@ def load_model(
     return model.to(device).eval()
 
 
-def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, use_ema: bool = True, overwrite: bool = False) -> Path:
+def convert_checkpoint(
+    src: str | os.PathLike, dst: str | os.PathLike, *, use_ema: bool = True, overwrite: bool = False
+) -> Path:
     """Write the generator (EMA by default) of ``src`` as a standalone .safetensors file, atomically."""
     from safetensors.torch import save_file
 
