@@ -1,0 +1,88 @@
+"""The training dataset: sequences -> random clip, crop and flips -> on-the-fly LQ synthesis.
+
+Each item's randomness comes from ``numpy.random.default_rng([seed, epoch, index])``: items are
+reproducible and independent of how many DataLoader workers load them or in which order (no RNG state
+is shared between forked workers). Call :meth:`RealVSRDataset.set_epoch` every epoch for fresh draws.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ..errors import RealBasicVSRError
+from ..degradations import DegradationConfig, DegradationPipeline, mirror_sequence
+from .sampling import clip_indices, random_crop, random_flips
+from .sequences import FrameSequence
+
+
+def to_tensor(frames: np.ndarray) -> torch.Tensor:
+    """(T, H, W, 3) float -> (T, 3, H, W) float32 tensor."""
+    return torch.from_numpy(np.ascontiguousarray(frames.transpose(0, 3, 1, 2), dtype=np.float32))
+
+
+class RealVSRDataset(Dataset):
+    """Yields ``(lq, gt, gt_sharpened)`` tensors of shape (T, 3, h, w), (T, 3, H, W), (T, 3, H, W).
+
+    Defaults follow the RealBasicVSR recipe: 15 loaded frames (interval 1, random start) mirrored to 30,
+    a 256x256 GT crop (64x64 LQ at scale 4), flips and transpose with p = 0.5 shared by all frames.
+    ``repeat`` lists every sequence that many times per epoch.
+    """
+
+    def __init__(
+        self,
+        sequences: Sequence[FrameSequence],
+        *,
+        config: DegradationConfig | None = None,
+        clip_length: int = 15,
+        mirror: bool = True,
+        intervals: Sequence[int] = (1,),
+        lq_size: int = 64,
+        hflip: float = 0.5,
+        vflip: float = 0.5,
+        transpose: float = 0.5,
+        seed: int = 0,
+        repeat: int = 1,
+    ) -> None:
+        self.pipeline = DegradationPipeline(config)
+        self.scale = self.pipeline.config.scale
+        self.clip_length, self.mirror, self.intervals = int(clip_length), bool(mirror), tuple(int(i) for i in intervals)
+        self.gt_size = int(lq_size) * self.scale
+        self.flips = (hflip, vflip, transpose)
+        self.seed, self.repeat, self.epoch = int(seed), int(repeat), 0
+        if self.clip_length < 1 or not self.intervals or min(self.intervals) < 1 or self.repeat < 1 or lq_size < 1:
+            raise RealBasicVSRError("clip_length, intervals, lq_size and repeat must be positive")
+        span = (self.clip_length - 1) * min(self.intervals) + 1
+        self.sequences = [s for s in sequences if s.num_frames >= span]
+        if not self.sequences:
+            raise RealBasicVSRError(f"no sequence has the {span} frames a clip of {self.clip_length} needs")
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the random draws of an epoch (call before creating the epoch's DataLoader iterator)."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.sequences) * self.repeat
+
+    def rng(self, index: int) -> np.random.Generator:
+        """The generator of one item: a function of (seed, epoch, index) only."""
+        return np.random.default_rng([self.seed, self.epoch, int(index)])
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        rng = self.rng(index)
+        seq = self.sequences[index % len(self.sequences)]
+        usable = [i for i in self.intervals if (self.clip_length - 1) * i + 1 <= seq.num_frames]
+        interval = usable[int(rng.integers(len(usable)))]
+        frames = seq.read(clip_indices(seq.num_frames, self.clip_length, interval, rng))
+        frames = random_crop(frames, self.gt_size, rng, align=self.scale)
+        frames = random_flips(frames, rng, *self.flips)
+        gt = frames.astype(np.float32) / 255.0
+        lq, gt_sharp = self.pipeline(gt, rng, mirror=self.mirror)
+        if self.mirror:
+            gt = mirror_sequence(gt)
+        return to_tensor(lq), to_tensor(gt), to_tensor(gt_sharp)
