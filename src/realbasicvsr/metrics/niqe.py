@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 from importlib import resources
 
@@ -47,7 +48,14 @@ def _block_features(structdis: np.ndarray, block: int) -> np.ndarray:
 
 
 def _nancov(x: np.ndarray) -> np.ndarray:
-    """MATLAB ``nancov``: covariance (N-1) over the rows without any NaN."""
+    """MATLAB ``nancov``: covariance (N-1) over the rows without any NaN.
+
+    A single block is a 1x36 row *vector* to MATLAB, whose ``nancov`` is then the scalar variance of its
+    36 values (added to every entry of the pristine covariance); reproduced as is.
+    """
+    if len(x) == 1:
+        v = x[0][~np.isnan(x[0])]
+        return np.full((x.shape[1], x.shape[1]), np.var(v, ddof=1) if len(v) > 1 else np.nan)
     x = x[~np.isnan(x).any(axis=1)]
     if len(x) < 2:
         return np.full((x.shape[1], x.shape[1]), np.nan)
@@ -74,7 +82,8 @@ def niqe_plane(plane: np.ndarray) -> float:
     """NIQE of one float64 plane: Mahalanobis-like distance to the pristine MVG model."""
     mu_p, cov_p = pristine_params()
     feat = niqe_features(plane)
-    with np.errstate(invalid="ignore"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: handled just below
         mu_d = np.nanmean(feat, axis=0)
     cov_d = _nancov(feat)
     if np.isnan(mu_d).any() or np.isnan(cov_d).any():

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,7 +110,7 @@ def load_model(path: str | Path) -> NRQMModel:
             rf = m["rf"][0, 0]
             forests = tuple(_forest_from_mat(rf[0, k]) for k in range(3))
             linear = np.asarray(m["linear"][0, 0], dtype=np.float64).ravel()
-    except (KeyError, ValueError, IndexError, OSError) as e:
+    except (KeyError, ValueError, IndexError, TypeError, OSError, zipfile.BadZipFile) as e:
         raise RealBasicVSRError(f"{path} is not an NRQM model ({e})") from e
     if linear.shape != (4,):
         raise RealBasicVSRError(f"{path}: NRQM linear weights must have 4 values, got {linear.shape}")

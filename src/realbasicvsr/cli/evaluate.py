@@ -1,0 +1,59 @@
+"""``realbasicvsr evaluate PATH... --metrics ...``: score images, frame folders or videos."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="score images, frame folders or videos with NIQE/BRISQUE/NRQM/PI/PSNR/SSIM",
+        description="Score clips (a video, a folder of frames, an image, or a folder of such clips such as "
+        "VideoLQ) with the metrics exactly as their official codes compute them. Prints a markdown table: one "
+        "row per clip (mean over its frames) and the mean over clips.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="video, frame folder, image, or a folder of clips")
+    p.add_argument(
+        "--metrics", default=None,
+        help="comma-separated: niqe,brisque,nrqm,pi,psnr,ssim (default niqe,brisque; plus psnr,ssim with --ref)",
+    )
+    p.add_argument("--ref", default=None, help="reference clip (or folder of clips with the same names) for psnr/ssim")
+    p.add_argument("--frames", default=None, help="frame indices to score, e.g. 0,50,99 (default: all)")
+    p.add_argument(
+        "--convention", choices=("official", "paper"), default="official",
+        help="official: each metric as its official code (gray, no crop; PI on Y with a 4-px shave); "
+        "paper: the RealBasicVSR table (Y channel, 4-px shave for NR metrics)",
+    )
+    p.add_argument("--channel", choices=("gray", "y", "rgb"), default=None, help="override the channel of every metric")
+    p.add_argument("--crop-border", type=int, default=None, help="override the border crop of every metric")
+    p.add_argument("--json", default=None, metavar="FILE", help="also write all scores as JSON")
+    p.add_argument("--csv", default=None, metavar="FILE", help="also write per-frame and per-clip scores as CSV")
+    p.add_argument("--per-frame", action="store_true", help="also list every scored frame in the table")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..evaluation import (
+        evaluate, format_markdown, parse_frames, stderr_progress, to_csv, to_json, write_text_atomic,
+    )
+
+    metrics = args.metrics or ("niqe,brisque,psnr,ssim" if args.ref else "niqe,brisque")
+
+    result = evaluate(
+        args.paths,
+        metrics,
+        ref=args.ref,
+        frames=parse_frames(args.frames),
+        convention=args.convention,
+        channel=args.channel,
+        crop_border=args.crop_border,
+        progress=None if args.quiet else stderr_progress,
+    )
+    print(format_markdown(result, per_frame=args.per_frame), end="")
+    if args.json:
+        write_text_atomic(args.json, to_json(result))
+    if args.csv:
+        write_text_atomic(args.csv, to_csv(result))
+    return 0

@@ -1,0 +1,436 @@
+"""Scoring clips with the official metrics, the paper's test protocol, and the result tables.
+
+A *clip* is a video file, a folder of frames or one image. :func:`evaluate` scores the selected frames of
+each clip (optionally against reference clips) and returns an :class:`EvalResult`: one row per clip (the
+mean over its frames), the per-frame scores and the mean over clips. :func:`run_test` upscales a dataset
+with a RealBasicVSR model first (VideoLQ: the paper's protocol; paired LQ/GT sets: PSNR/SSIM).
+"""
+
+from __future__ import annotations
+
+import csv
+import io as _io
+import json
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from .errors import RealBasicVSRError
+from .io import is_image_path, is_video_path, list_frame_files, open_sink, open_source, read_image
+from .metrics import ALL_METRICS, FULL_REFERENCE, FUNCTIONS, HIGHER_IS_BETTER, OFFICIAL
+
+# The paper's table: NRQM/NIQE/PI with the PIRM2018 code (Y of rgb2ycbcr, 4-px shave); BRISQUE on the same Y.
+PAPER = {m: ("y", 4) for m in ("niqe", "brisque", "nrqm", "pi")} | {"psnr": ("y", 0), "ssim": ("y", 0)}
+CONVENTIONS = {"official": OFFICIAL, "paper": PAPER}
+VIDEOLQ_FRAMES = (0, 50, 99)
+VIDEOLQ_METRICS = ("nrqm", "niqe", "pi", "brisque")
+PAIRED_METRICS = ("psnr", "ssim")
+_LABEL = {"niqe": "NIQE", "brisque": "BRISQUE", "nrqm": "NRQM", "pi": "PI", "psnr": "PSNR", "ssim": "SSIM"}
+_CHANNEL_LABEL = {"gray": "gray", "y": "Y", "rgb": "RGB"}
+
+
+@dataclass
+class MetricSpec:
+    """One metric with the channel and border crop it is computed with."""
+
+    name: str
+    channel: str
+    crop_border: int
+
+    @property
+    def label(self) -> str:
+        """Column title, e.g. ``NIQE (Y)``."""
+        return f"{_LABEL[self.name]} ({_CHANNEL_LABEL[self.channel]})"
+
+
+@dataclass
+class EvalResult:
+    """Scores: ``per_frame`` rows (clip, frame, metric values), ``clips`` rows (clip, frames, means), ``mean``."""
+
+    metrics: list[MetricSpec]
+    per_frame: list[dict] = field(default_factory=list)
+    clips: list[dict] = field(default_factory=list)
+    mean: dict = field(default_factory=dict)
+    title: str = "Clip"
+
+    def finish(self) -> "EvalResult":
+        """Compute each clip's mean over its frames and the mean over clips."""
+        names = [m.name for m in self.metrics]
+        self.clips = []
+        order: list[str] = []
+        for row in self.per_frame:
+            if row["clip"] not in order:
+                order.append(row["clip"])
+        for clip in order:
+            rows = [r for r in self.per_frame if r["clip"] == clip]
+            entry = {"clip": clip, "frames": len(rows)}
+            entry.update({n: float(np.mean([r[n] for r in rows])) for n in names})
+            self.clips.append(entry)
+        self.mean = {n: float(np.mean([c[n] for c in self.clips])) for n in names} if self.clips else {}
+        return self
+
+
+def parse_metrics(text: str | Sequence[str]) -> list[str]:
+    """``'niqe,brisque'`` -> ['niqe', 'brisque'], validated and without duplicates."""
+    items = [s.strip().lower() for s in (text.split(",") if isinstance(text, str) else text) if s.strip()]
+    bad = [s for s in items if s not in ALL_METRICS]
+    if bad or not items:
+        raise RealBasicVSRError(
+            f"unknown metric {', '.join(bad) or '(none given)'}; choose from {', '.join(ALL_METRICS)}"
+        )
+    return list(dict.fromkeys(items))
+
+
+def parse_frames(text: str | None) -> list[int] | None:
+    """``'0,50,99'`` -> [0, 50, 99]; None/'' -> None (all frames)."""
+    if not text:
+        return None
+    try:
+        frames = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError as e:
+        raise RealBasicVSRError(f"--frames takes comma-separated frame indices like 0,50,99, got {text!r}") from e
+    if any(f < 0 for f in frames):
+        raise RealBasicVSRError(f"frame indices must be >= 0, got {text!r}")
+    return sorted(set(frames))
+
+
+def metric_specs(
+    metrics: Sequence[str], convention: str = "official", channel: str | None = None, crop_border: int | None = None
+) -> list[MetricSpec]:
+    """Each metric with its convention's channel/crop, overridden by ``channel``/``crop_border`` if given."""
+    if convention not in CONVENTIONS:
+        raise RealBasicVSRError(f"unknown convention {convention!r}; choose from {', '.join(CONVENTIONS)}")
+    specs = []
+    for name in metrics:
+        ch, cb = CONVENTIONS[convention][name]
+        specs.append(MetricSpec(name, channel or ch, cb if crop_border is None else crop_border))
+    return specs
+
+
+def check_models_available(metrics: Iterable[str]) -> None:
+    """Fail early (before any long work) when a chosen metric's model file can't be found or fetched."""
+    names = set(metrics)
+    if names & {"nrqm", "pi"}:
+        from .metrics.nrqm import default_model
+
+        default_model()
+    if "brisque" in names:
+        from .metrics.brisque import default_model as brisque_model
+
+        brisque_model()
+
+
+# --------------------------------------------------------------------------------------------- clips
+
+
+def _is_clip_folder(path: Path) -> bool:
+    return path.is_dir() and bool(list_frame_files(path))
+
+
+def expand_clips(path: str | os.PathLike) -> list[tuple[str, Path]]:
+    """(name, path) of the clips under ``path``: itself if it is an image, a video or a folder of frames;
+    otherwise each sub-folder of frames and each video inside it (a dataset such as VideoLQ)."""
+    path = Path(path)
+    if not path.exists():
+        raise RealBasicVSRError(f"no such file or folder: {path}")
+    if path.is_file():
+        return [(path.stem, path)]
+    if _is_clip_folder(path):
+        return [(path.name, path)]
+    children = sorted(
+        (c for c in path.iterdir() if not c.name.startswith(".") and (_is_clip_folder(c) or is_video_path(c))),
+        key=lambda c: c.name,
+    )
+    if not children:
+        raise RealBasicVSRError(f"{path} holds no frames, sub-folders of frames or videos to evaluate")
+    return [(c.stem if c.is_file() else c.name, c) for c in children]
+
+
+def read_clip(path: Path, frames: Sequence[int] | None) -> list[tuple[int, np.ndarray]]:
+    """(index, uint8 RGB frame) for the chosen frames of a clip (all when ``frames`` is None)."""
+    if path.is_dir():
+        files = list_frame_files(path)
+        picks = range(len(files)) if frames is None else frames
+        _check_range(path, picks, len(files))
+        return [(i, read_image(files[i])) for i in picks]
+    if is_image_path(path):
+        picks = [0] if frames is None else frames
+        _check_range(path, picks, 1)
+        return [(0, read_image(path))]
+    wanted = None if frames is None else set(frames)
+    out = []
+    count = 0
+    with open_source(path) as src:
+        for i, frame in enumerate(src):
+            count = i + 1
+            if wanted is None or i in wanted:
+                out.append((i, frame))
+            if wanted is not None and len(out) == len(wanted):
+                break
+    if frames is not None and len(out) < len(set(frames)):
+        _check_range(path, frames, count)
+    return out
+
+
+def _check_range(path: Path, picks: Iterable[int], length: int) -> None:
+    missing = [i for i in picks if i >= length]
+    if missing:
+        raise RealBasicVSRError(
+            f"{path} has {length} frame{'s' if length != 1 else ''}; frame {missing[0]} does not exist"
+        )
+
+
+# ------------------------------------------------------------------------------------------ scoring
+
+
+def score_frame(
+    frame: np.ndarray, ref: np.ndarray | None, specs: Sequence[MetricSpec], where: str = ""
+) -> dict[str, float]:
+    """All chosen metrics of one frame (``ref`` is needed only for PSNR/SSIM)."""
+    out = {}
+    for s in specs:
+        fn = FUNCTIONS[s.name]
+        try:
+            if s.name in FULL_REFERENCE:
+                if ref is None:
+                    raise RealBasicVSRError(f"{s.name} needs a reference: pass --ref")
+                if ref.shape != frame.shape:
+                    raise RealBasicVSRError(
+                        f"{where}: size {frame.shape[1]}x{frame.shape[0]} differs from the reference's "
+                        f"{ref.shape[1]}x{ref.shape[0]}"
+                    )
+                out[s.name] = fn(frame, ref, channel=s.channel, crop_border=s.crop_border)
+            else:
+                out[s.name] = fn(frame, channel=s.channel, crop_border=s.crop_border)
+        except RealBasicVSRError as e:
+            raise RealBasicVSRError(f"{where}: {e}" if where and not str(e).startswith(where) else str(e)) from e
+    return out
+
+
+def _pair_refs(clips: list[tuple[str, Path]], ref: str | os.PathLike | None) -> list[Path | None]:
+    if ref is None:
+        return [None] * len(clips)
+    refs = expand_clips(ref)
+    if len(clips) == 1 and len(refs) == 1:
+        return [refs[0][1]]
+    by_name = {name: p for name, p in refs}
+    missing = [name for name, _ in clips if name not in by_name]
+    if missing:
+        raise RealBasicVSRError(f"no reference clip named {missing[0]!r} in {ref}")
+    return [by_name[name] for name, _ in clips]
+
+
+def evaluate(
+    paths: Sequence[str | os.PathLike],
+    metrics: Sequence[str],
+    *,
+    ref: str | os.PathLike | None = None,
+    frames: Sequence[int] | None = None,
+    convention: str = "official",
+    channel: str | None = None,
+    crop_border: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> EvalResult:
+    """Score the chosen frames of every clip under ``paths`` (see :func:`expand_clips`).
+
+    With ``ref`` (a clip, or a folder of clips with the same names), PSNR/SSIM compare frame i with the
+    reference's frame i. Convention 'official' uses each metric's official defaults, 'paper' the Y channel.
+    """
+    metrics = parse_metrics(metrics)
+    if ref is None and set(metrics) & set(FULL_REFERENCE):
+        raise RealBasicVSRError(f"{'/'.join(m for m in metrics if m in FULL_REFERENCE)} need --ref")
+    specs = metric_specs(metrics, convention, channel, crop_border)
+    check_models_available(metrics)
+    clips: list[tuple[str, Path]] = []
+    for p in paths:
+        clips += expand_clips(p)
+    names = [n for n, _ in clips]
+    if len(set(names)) != len(names):
+        clips = [(str(p), p) for _, p in clips]  # same names from different folders: use full paths
+    refs = _pair_refs(clips, ref)
+    result = EvalResult(specs)
+    for (name, path), ref_path in zip(clips, refs):
+        if progress:
+            progress(f"scoring {name}")
+        got = read_clip(path, frames)
+        ref_frames = dict(read_clip(ref_path, [i for i, _ in got])) if ref_path is not None else {}
+        for i, frame in got:
+            scores = score_frame(frame, ref_frames.get(i), specs, where=f"{path} frame {i}")
+            result.per_frame.append({"clip": name, "frame": i, **scores})
+    return result.finish()
+
+
+# --------------------------------------------------------------------------------------------- tables
+
+
+def _fmt(value: float, name: str) -> str:
+    if not math.isfinite(value):
+        return "inf" if value > 0 else str(value)
+    return f"{value:.4f}" if name != "brisque" else f"{value:.3f}"
+
+
+def format_markdown(result: EvalResult, *, per_frame: bool = False) -> str:
+    """A markdown table like the seed page's results table: one row per clip (or per frame), then the mean."""
+    cols = [result.title, "Frames"] + [
+        f"{s.label} {'↑' if HIGHER_IS_BETTER[s.name] else '↓'}" for s in result.metrics
+    ]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join([":---"] + [":---:"] * (len(cols) - 1)) + "|"]
+    for c in result.clips:
+        cells = [c["clip"], str(c["frames"])] + [_fmt(c[s.name], s.name) for s in result.metrics]
+        lines.append("| " + " | ".join(cells) + " |")
+        if per_frame:
+            for r in (r for r in result.per_frame if r["clip"] == c["clip"]):
+                cells = [f"{c['clip']} #{r['frame']}", "1"] + [_fmt(r[s.name], s.name) for s in result.metrics]
+                lines.append("| " + " | ".join(cells) + " |")
+    if result.clips:
+        total = sum(c["frames"] for c in result.clips)
+        n = len(result.clips)
+        cells = [f"**mean ({n} clip{'s' if n != 1 else ''})**", str(total)] + [
+            f"**{_fmt(result.mean[s.name], s.name)}**" for s in result.metrics
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _jsonable(v):
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)
+    return v
+
+
+def to_json(result: EvalResult) -> str:
+    """The full result (conventions, per-frame, per-clip, mean) as JSON; non-finite numbers as strings."""
+    doc = {
+        "metrics": [{"name": s.name, "channel": s.channel, "crop_border": s.crop_border} for s in result.metrics],
+        "mean": {k: _jsonable(v) for k, v in result.mean.items()},
+        "clips": [{k: _jsonable(v) for k, v in c.items()} for c in result.clips],
+        "frames": [{k: _jsonable(v) for k, v in r.items()} for r in result.per_frame],
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def to_csv(result: EvalResult) -> str:
+    """One line per scored frame, then one per clip (frame = 'mean') and the overall mean (clip = 'mean')."""
+    names = [s.name for s in result.metrics]
+    buf = _io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["clip", "frame"] + names)
+    for r in result.per_frame:
+        w.writerow([r["clip"], r["frame"]] + [repr(float(r[n])) for n in names])
+    for c in result.clips:
+        w.writerow([c["clip"], "mean"] + [repr(float(c[n])) for n in names])
+    if result.clips:
+        w.writerow(["mean", "mean"] + [repr(float(result.mean[n])) for n in names])
+    return buf.getvalue()
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file renamed when complete."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as e:
+        raise RealBasicVSRError(f"cannot write {path}: {e.strerror or e}") from e
+    return path
+
+
+# ------------------------------------------------------------------------------------------ test run
+
+
+def upscale_frames(model, frames: Sequence[np.ndarray], device: str = "cpu", max_seq_len: int | None = None) -> list[np.ndarray]:
+    """Run RealBasicVSR on a whole clip (or independent chunks of ``max_seq_len`` frames): RGB /255 in,
+    output clamped to [0, 1], x255 and rounded to uint8."""
+    import torch
+
+    step = len(frames) if not max_seq_len else max_seq_len
+    out: list[np.ndarray] = []
+    with torch.no_grad():
+        for start in range(0, len(frames), step):
+            chunk = np.stack(frames[start : start + step])
+            x = torch.from_numpy(chunk).to(device).permute(0, 3, 1, 2).float().div(255.0).unsqueeze(0)
+            y = model(x)[0].clamp(0, 1).mul(255.0).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+            out.extend(list(y))
+    return out
+
+
+def _find_sub(dataset: Path, names: Sequence[str]) -> Path:
+    for child in sorted(dataset.iterdir()):
+        if child.is_dir() and child.name.lower() in names:
+            return child
+    raise RealBasicVSRError(f"paired layout: {dataset} needs a sub-folder named {' or '.join(names)}")
+
+
+def run_test(
+    model_source: str | os.PathLike,
+    dataset: str | os.PathLike,
+    *,
+    layout: str = "videolq",
+    metrics: Sequence[str] | None = None,
+    frames: Sequence[int] | None = None,
+    convention: str = "paper",
+    device: str = "cpu",
+    max_seq_len: int | None = None,
+    dynamic_refine_thres: float | None = None,
+    save_dir: str | os.PathLike | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> EvalResult:
+    """Upscale every clip of ``dataset`` with the model and score it.
+
+    'videolq': every sub-folder (or video) is a clip; frames 0/50/99 are scored with NRQM/NIQE/PI/BRISQUE
+    on Y (the paper's protocol). 'paired': ``dataset/lq/<clip>`` is upscaled and compared with
+    ``dataset/gt/<clip>`` (PSNR/SSIM on Y, all frames). ``save_dir`` keeps the upscaled frames as PNGs.
+    """
+    from .checkpoint import load_model
+
+    dataset = Path(dataset)
+    if not dataset.is_dir():
+        raise RealBasicVSRError(f"--dataset must be a folder: {dataset}")
+    if layout == "videolq":
+        lq_root, gt_root = dataset, None
+        metrics = parse_metrics(metrics or VIDEOLQ_METRICS)
+        frames = VIDEOLQ_FRAMES if frames is None else frames
+    elif layout == "paired":
+        lq_root, gt_root = _find_sub(dataset, ("lq", "input")), _find_sub(dataset, ("gt", "hr"))
+        metrics = parse_metrics(metrics or PAIRED_METRICS)
+    else:
+        raise RealBasicVSRError(f"unknown layout {layout!r}; choose videolq or paired")
+    if gt_root is None and set(metrics) & set(FULL_REFERENCE):
+        raise RealBasicVSRError("PSNR/SSIM need ground truth: use --layout paired")
+    specs = metric_specs(metrics, convention)
+    check_models_available(metrics)
+    clips = expand_clips(lq_root)
+    refs = _pair_refs(clips, gt_root) if gt_root is not None else [None] * len(clips)
+    if save_dir is not None and Path(save_dir).exists() and any(Path(save_dir).iterdir()):
+        raise RealBasicVSRError(f"--save folder {save_dir} is not empty; choose a new or empty folder")
+    model = load_model(model_source, device=device, dynamic_refine_thres=dynamic_refine_thres)
+    result = EvalResult(specs, title="Clip")
+    for (name, path), ref_path in zip(clips, refs):
+        if progress:
+            progress(f"upscaling {name}")
+        lq = [f for _, f in read_clip(path, None)]
+        if frames is not None:
+            _check_range(path, frames, len(lq))
+        sr = upscale_frames(model, lq, device=device, max_seq_len=max_seq_len)
+        if save_dir is not None:
+            with open_sink(Path(save_dir) / name) as sink:
+                for f in sr:
+                    sink.write(f)
+        picks = range(len(sr)) if frames is None else frames
+        gt = dict(read_clip(ref_path, list(picks))) if ref_path is not None else {}
+        for i in picks:
+            scores = score_frame(sr[i], gt.get(i), specs, where=f"{name} frame {i}")
+            result.per_frame.append({"clip": name, "frame": i, **scores})
+    return result.finish()
+
+
+def stderr_progress(message: str) -> None:
+    """Progress lines for the CLI."""
+    print(message, file=sys.stderr, flush=True)
