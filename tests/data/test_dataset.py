@@ -1,0 +1,83 @@
+"""The training dataset: shapes, mirroring, reproducibility with any number of DataLoader workers."""
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from realbasicvsr.data import RealVSRDataset, VideoSequence, reds_sequences
+from realbasicvsr.degradations import DegradationConfig
+from realbasicvsr.errors import RealBasicVSRError
+
+from .test_sequences import gray_video, make_reds
+
+
+@pytest.fixture(scope="module")
+def reds(tmp_path_factory):
+    return make_reds(tmp_path_factory.mktemp("reds"), clips=("000", "001", "002", "003", "011"), frames=6, h=48, w=56)
+
+
+def small_dataset(reds, **kw):
+    args = dict(clip_length=3, lq_size=8, seed=11)
+    args.update(kw)
+    return RealVSRDataset(reds_sequences(reds), **args)
+
+
+def test_items_have_the_recipe_shapes_and_mirroring(reds):
+    ds = small_dataset(reds)
+    assert len(ds) == 3
+    lq, gt, gt_sharp = ds[0]
+    assert lq.shape == (6, 3, 8, 8) and gt.shape == (6, 3, 32, 32) and gt_sharp.shape == (6, 3, 32, 32)
+    assert lq.dtype == gt.dtype == torch.float32
+    assert 0 <= lq.min() and lq.max() <= 1 and 0 <= gt.min() and gt.max() <= 1
+    assert torch.equal(gt, gt.flip(0)) and torch.equal(gt_sharp, gt_sharp.flip(0))
+    assert not torch.equal(gt, gt_sharp)  # sharpened target differs from the plain GT
+    # GT is a crop of real frames: its values are 8-bit levels of the source
+    assert torch.allclose(gt * 255, (gt * 255).round(), atol=1e-4)
+    no_mirror = small_dataset(reds, mirror=False, clip_length=4)
+    lq, gt, _ = no_mirror[1]
+    assert lq.shape[0] == gt.shape[0] == 4
+
+
+def test_items_are_reproducible_and_vary_with_index_epoch_and_seed(reds):
+    ds = small_dataset(reds)
+    a = ds[1]
+    b = small_dataset(reds)[1]
+    assert all(torch.equal(x, y) for x, y in zip(a, b))
+    assert not torch.equal(a[1], ds[2][1])
+    ds.set_epoch(1)
+    assert not torch.equal(a[0], ds[1][0])
+    assert not torch.equal(a[0], small_dataset(reds, seed=12)[1][0])
+
+
+@pytest.mark.slow
+def test_dataloader_workers_give_the_same_batches(reds):
+    ds = small_dataset(reds, repeat=2)
+    serial = [b for b in DataLoader(ds, batch_size=2, num_workers=0)]
+    parallel = [b for b in DataLoader(ds, batch_size=2, num_workers=2)]
+    assert len(serial) == len(parallel) == 3
+    for s, p in zip(serial, parallel):
+        assert all(torch.equal(x, y) for x, y in zip(s, p))
+    # workers do not share RNG state: items differ within a batch even for the same sequence
+    assert not torch.equal(serial[0][0][0], serial[1][0][1])
+
+
+def test_video_sequences_and_intervals(tmp_path):
+    seq = VideoSequence(gray_video(tmp_path / "v.mp4", n=20, w=40, h=40))
+    ds = RealVSRDataset([seq], clip_length=3, intervals=(2, 3), lq_size=4, seed=0, repeat=6,
+                        config=DegradationConfig().replace({"unsharp": {"enabled": False}}))
+    steps = set()
+    for i in range(len(ds)):
+        lq, gt, gs = ds[i]
+        assert lq.shape == (6, 3, 4, 4) and gt.shape == (6, 3, 16, 16)
+        levels = gt[:3].mean(dim=(1, 2, 3)) * 255 / 5  # frame index from the gray level
+        steps.add(round(float(levels[1] - levels[0])))
+        assert torch.equal(gt, gs)  # unsharp masking disabled
+    assert steps == {2, 3}
+
+
+def test_unusable_inputs_are_clear_errors(reds):
+    with pytest.raises(RealBasicVSRError, match="needs"):
+        small_dataset(reds, clip_length=7)
+    with pytest.raises(RealBasicVSRError, match="smaller than"):
+        small_dataset(reds, lq_size=16)[0]
