@@ -245,10 +245,10 @@ def evaluate(
     if ref is None and set(metrics) & set(FULL_REFERENCE):
         raise RealBasicVSRError(f"{'/'.join(m for m in metrics if m in FULL_REFERENCE)} need --ref")
     specs = metric_specs(metrics, convention, channel, crop_border)
-    check_models_available(metrics)
     clips: list[tuple[str, Path]] = []
     for p in paths:
         clips += expand_clips(p)
+    check_models_available(metrics)
     names = [n for n, _ in clips]
     if len(set(names)) != len(names):
         clips = [(str(p), p) for _, p in clips]  # same names from different folders: use full paths

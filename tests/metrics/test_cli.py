@@ -1,0 +1,168 @@
+"""``realbasicvsr evaluate`` and ``realbasicvsr test`` end to end on generated mini-datasets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from realbasicvsr.cli import main
+from realbasicvsr.io import list_frame_files, open_sink, open_source, read_image, write_image
+from realbasicvsr.metrics import brisque, niqe, nrqm, pi, psnr, ssim
+from realbasicvsr.metrics.nrqm import MODEL_ENV, save_model
+from realbasicvsr.models import RealBasicVSRNet
+
+
+def _clip(folder: Path, frames: list[np.ndarray]) -> Path:
+    folder.mkdir(parents=True)
+    for i, f in enumerate(frames):
+        write_image(folder / f"{i:08d}.png", f)
+    return folder
+
+
+def _table_rows(out: str) -> dict[str, list[str]]:
+    rows = {}
+    for line in out.splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rows[cells[0]] = cells[1:]
+    return rows
+
+
+@pytest.fixture()
+def nrqm_model_env(tmp_path, tiny_nrqm_model, monkeypatch):
+    path = save_model(tiny_nrqm_model(seed=7), tmp_path / "nrqm_tiny.npz")
+    monkeypatch.setenv(MODEL_ENV, str(path))
+    return path
+
+
+def test_evaluate_folders_and_a_video_with_json_and_csv(tmp_path, brisque_home, textured_image, capsys):
+    data = tmp_path / "videos"
+    a = [textured_image(128, 144, seed=s) for s in range(3)]
+    _clip(data / "clip_a", a)
+    with open_sink(data / "clip_b.mp4", fps=25, crf=10) as sink:
+        for s in range(3, 6):
+            sink.write(textured_image(128, 144, seed=s))
+    with open_source(data / "clip_b.mp4") as src:
+        b = list(src)
+    rc = main(["evaluate", str(data), "--metrics", "niqe,brisque", "--frames", "0,2", "--quiet",
+               "--json", str(tmp_path / "out" / "r.json"), "--csv", str(tmp_path / "r.csv")])
+    out = capsys.readouterr().out
+    assert rc == 0
+    rows = _table_rows(out)
+    assert set(rows) == {"clip_a", "clip_b", "**mean (2 clips)**"}
+    assert "NIQE (gray) ↓" in out.splitlines()[0] and "BRISQUE (gray) ↓" in out.splitlines()[0]
+    exp_a = np.mean([niqe(a[0]), niqe(a[2])])
+    exp_b = np.mean([niqe(b[0]), niqe(b[2])])
+    assert rows["clip_a"][:2] == ["2", f"{exp_a:.4f}"]
+    assert rows["clip_b"][:2] == ["2", f"{exp_b:.4f}"]
+    doc = json.loads((tmp_path / "out" / "r.json").read_text())
+    assert doc["mean"]["niqe"] == pytest.approx((exp_a + exp_b) / 2, rel=1e-12)
+    assert doc["clips"][1]["brisque"] == pytest.approx(np.mean([brisque(b[0]), brisque(b[2])]), rel=1e-12)
+    assert [(r["clip"], r["frame"]) for r in doc["frames"]] == [("clip_a", 0), ("clip_a", 2), ("clip_b", 0), ("clip_b", 2)]
+    lines = (tmp_path / "r.csv").read_text().splitlines()
+    assert lines[0] == "clip,frame,niqe,brisque" and lines[-1].startswith("mean,mean,")
+    assert float(lines[1].split(",")[2]) == niqe(a[0])
+
+
+def test_evaluate_full_reference_paper_convention(tmp_path, textured_image, capsys):
+    gt = [textured_image(64, 64, seed=s) for s in range(2)]
+    rng = np.random.default_rng(0)
+    out_frames = [np.clip(f.astype(int) + rng.integers(-8, 9, f.shape), 0, 255).astype(np.uint8) for f in gt]
+    _clip(tmp_path / "sr" / "x", out_frames)
+    _clip(tmp_path / "gt" / "x", gt)
+    rc = main(["evaluate", str(tmp_path / "sr"), "--ref", str(tmp_path / "gt"), "--metrics", "psnr,ssim",
+               "--convention", "paper", "--per-frame", "--quiet"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    rows = _table_rows(out)
+    assert "PSNR (Y) ↑" in out and "SSIM (Y) ↑" in out
+    assert rows["x #1"][1:] == [f"{psnr(out_frames[1], gt[1], channel='y'):.4f}", f"{ssim(out_frames[1], gt[1], channel='y'):.4f}"]
+
+
+def test_evaluate_user_errors_exit_2_with_one_line(tmp_path, textured_image, capsys):
+    _clip(tmp_path / "c", [textured_image(100, 100)])
+    cases = [
+        (["evaluate", str(tmp_path / "c"), "--metrics", "niqe", "--frames", "0,5"], "has 1 frame; frame 5"),
+        (["evaluate", str(tmp_path / "c"), "--metrics", "lpips"], "unknown metric lpips"),
+        (["evaluate", str(tmp_path / "c"), "--metrics", "psnr"], "need --ref"),
+        (["evaluate", str(tmp_path / "nope"), "--metrics", "niqe"], "no such file"),
+        (["evaluate", str(tmp_path / "c"), "--metrics", "niqe", "--frames", "a,b"], "comma-separated"),
+    ]
+    for argv, msg in cases:
+        assert main(argv + ["--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert msg in err and err.count("\n") == 1, err
+
+
+@pytest.fixture()
+def tiny_checkpoint(tmp_path) -> tuple[Path, RealBasicVSRNet]:
+    torch.manual_seed(0)
+    net = RealBasicVSRNet(mid_channels=4, num_propagation_blocks=1, num_cleaning_blocks=1).eval()
+    path = tmp_path / "tiny.pth"
+    torch.save({"state_dict": {"generator_ema." + k: v for k, v in net.state_dict().items()}}, path)
+    return path, net
+
+
+def test_test_paired_layout_scores_the_model_output(tmp_path, tiny_checkpoint, textured_image, capsys):
+    ckpt, net = tiny_checkpoint
+    gt = [textured_image(128, 128, seed=s) for s in range(3)]
+    lq = [f[::4, ::4].copy() for f in gt]
+    _clip(tmp_path / "set" / "LQ" / "walk", lq)
+    _clip(tmp_path / "set" / "GT" / "walk", gt)
+    rc = main(["test", "--model", str(ckpt), "--dataset", str(tmp_path / "set"), "--layout", "paired",
+               "--save", str(tmp_path / "sr"), "--json", str(tmp_path / "t.json"), "--quiet"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    saved = [read_image(p) for p in list_frame_files(tmp_path / "sr" / "walk")]
+    with torch.no_grad():
+        x = torch.from_numpy(np.stack(lq)).permute(0, 3, 1, 2).float().div(255).unsqueeze(0)
+        y = net(x)[0].clamp(0, 1).mul(255).round().byte().permute(0, 2, 3, 1).numpy()
+    np.testing.assert_array_equal(np.stack(saved), y)  # the protocol's upscaling, frame for frame
+    doc = json.loads((tmp_path / "t.json").read_text())
+    assert doc["clips"][0]["frames"] == 3
+    assert doc["mean"]["psnr"] == pytest.approx(np.mean([psnr(s, g, channel="y") for s, g in zip(saved, gt)]), rel=1e-12)
+    assert doc["mean"]["ssim"] == pytest.approx(np.mean([ssim(s, g, channel="y") for s, g in zip(saved, gt)]), rel=1e-12)
+    assert "| walk | 3 |" in out
+
+
+@pytest.mark.slow
+def test_test_videolq_protocol_frames_0_50_99_on_y(tmp_path, tiny_checkpoint, textured_image, brisque_home,
+                                                   nrqm_model_env, capsys):
+    ckpt, _ = tiny_checkpoint
+    # one 100-frame clip (frame 99 must exist) at the smallest size NIQE accepts after x4 and the 4-px shave
+    base = textured_image(28, 28, seed=1)
+    _clip(tmp_path / "VideoLQ" / "001", [np.roll(base, i % 7, axis=1) for i in range(100)])
+    rc = main(["test", "--model", str(ckpt), "--dataset", str(tmp_path / "VideoLQ"), "--save", str(tmp_path / "sr"),
+               "--csv", str(tmp_path / "t.csv"), "--quiet"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    header = out.splitlines()[0]
+    assert header.index("NRQM (Y)") < header.index("NIQE (Y)") < header.index("PI (Y)") < header.index("BRISQUE (Y)")
+    rows = (tmp_path / "t.csv").read_text().splitlines()
+    assert [r.split(",")[:2] for r in rows[1:]] == [["001", "0"], ["001", "50"], ["001", "99"], ["001", "mean"],
+                                                    ["mean", "mean"]]
+    assert len(list_frame_files(tmp_path / "sr" / "001")) == 100
+    sr = read_image(list_frame_files(tmp_path / "sr" / "001")[50])
+    vals = dict(zip(rows[0].split(","), rows[2].split(",")))
+    assert float(vals["niqe"]) == pytest.approx(niqe(sr, channel="y", crop_border=4), rel=1e-12)
+    assert float(vals["brisque"]) == pytest.approx(brisque(sr, channel="y", crop_border=4), rel=1e-12)
+    assert float(vals["nrqm"]) == pytest.approx(nrqm(sr, channel="y", crop_border=4), rel=1e-12)
+    assert float(vals["pi"]) == pytest.approx(pi(sr), rel=1e-12)
+
+
+def test_test_fails_fast_on_missing_nrqm_model_and_short_clips(tmp_path, tiny_checkpoint, textured_image,
+                                                              brisque_home, monkeypatch, capsys):
+    ckpt, _ = tiny_checkpoint
+    _clip(tmp_path / "VideoLQ" / "000", [textured_image(32, 32, seed=s) for s in range(3)])
+    assert main(["test", "--model", str(ckpt), "--dataset", str(tmp_path / "VideoLQ"), "--quiet"]) == 2
+    assert "model.mat" in capsys.readouterr().err
+    assert main(["test", "--model", str(ckpt), "--dataset", str(tmp_path / "VideoLQ"), "--metrics", "niqe",
+                 "--quiet", "--save", str(tmp_path / "sr")]) == 2
+    assert "has 3 frames; frame 50 does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "sr").exists() or not any((tmp_path / "sr").iterdir())
+    assert main(["test", "--model", str(ckpt), "--dataset", str(tmp_path / "VideoLQ"), "--layout", "paired",
+                 "--quiet"]) == 2
+    assert "needs a sub-folder named lq" in capsys.readouterr().err
