@@ -20,31 +20,61 @@ from ..errors import RealBasicVSRError
 IDENTITY_MATRIX = [65536, 0, 0, 0, 65536, 0, 0, 0, 1 << 30]
 
 
-def _segment_offset(path: Path, first_time: Fraction) -> tuple[Fraction, int]:
-    """(time base, pts offset) restoring a segment's first timestamp (containers may shift it slightly)."""
+def _segment_pts(path: Path) -> tuple[Fraction, list[int]]:
+    """(time base, pts of the segment's packets in decode order)."""
     with av.open(str(path)) as c:
         stream = c.streams.video[0]
+        pts = [p.pts for p in c.demux(stream) if p.size and p.pts is not None]
         tb = stream.time_base
-        first = min((p.pts for p in c.demux(stream) if p.size and p.pts is not None), default=None)
-    if first is None:
+    if not pts:
         raise RealBasicVSRError(f"segment {path.name} holds no video packets")
-    return tb, int(round(first_time / tb)) - first
+    return tb, pts
+
+
+def _timeline(segments: list[tuple[Path, Fraction]]) -> tuple[Fraction, list[int], list[int], list[int], dict[int, int]]:
+    """Timestamps for the joined stream: (time base, per-segment pts offsets, pts and dts in decode order,
+    duration by pts).
+
+    Each segment is restored to its original first timestamp (containers may shift it slightly). Every
+    segment's encoder starts with its own reordering delay, so decode timestamps are rebuilt over the whole
+    stream: the i-th packet gets the (i - D)-th presentation time, with D the largest reordering depth.
+    """
+    tb = None
+    offsets, pts_all = [], []
+    for path, first_time in segments:
+        seg_tb, pts = _segment_pts(path)
+        if tb is None:
+            tb = seg_tb
+        elif seg_tb != tb:
+            raise RealBasicVSRError(f"segment {path.name} has time base {seg_tb}, expected {tb}")
+        off = int(round(first_time / tb)) - min(pts)
+        offsets.append(off)
+        pts_all += [p + off for p in pts]
+    order = sorted(pts_all)
+    rank = {p: i for i, p in enumerate(order)}
+    if len(rank) != len(order):
+        raise RealBasicVSRError("segments overlap in time; delete the work folder and start over")
+    delay = max(0, max(i - rank[p] for i, p in enumerate(pts_all)))
+    step = (order[1] - order[0]) if len(order) > 1 else 1
+    dts = [order[i - delay] if i >= delay else order[0] - (delay - i) * step for i in range(len(order))]
+    durations = {p: (order[i + 1] - p if i + 1 < len(order) else (p - order[i - 1] if i else step)) for i, p in enumerate(order)}
+    return tb, offsets, pts_all, dts, durations
 
 
 def _video_packets(segments: list[tuple[Path, Fraction]], out_stream) -> Iterator[tuple[float, int, av.Packet]]:
-    for path, first_time in segments:
-        tb, offset = _segment_offset(path, first_time)
+    tb, offsets, pts_all, dts_all, durations = _timeline(segments)
+    i = 0
+    for (path, _), off in zip(segments, offsets):
         with av.open(str(path)) as c:
             for packet in c.demux(c.streams.video[0]):
-                if not packet.size or (packet.pts is None and packet.dts is None):
+                if not packet.size or packet.pts is None:
                     continue
-                if packet.pts is not None:
-                    packet.pts += offset
-                if packet.dts is not None:
-                    packet.dts += offset
-                key = packet.dts if packet.dts is not None else packet.pts
+                packet.pts = pts_all[i]
+                packet.dts = dts_all[i]
+                packet.duration = durations[packet.pts]
                 packet.stream = out_stream
-                yield float(key * tb), 0, packet
+                yield float(packet.dts * tb), 0, packet
+                i += 1
 
 
 def _copied_packets(source, mapping: dict) -> Iterator[tuple[float, int, av.Packet]]:
