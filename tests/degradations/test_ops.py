@@ -28,6 +28,16 @@ def test_filter_frames_matches_opencv_filter2d_per_frame(size):
         np.testing.assert_allclose(o, ref, atol=2e-5)
 
 
+def test_filter_frames_shares_work_for_repeated_frames_without_changing_results():
+    a, b = smooth_frames(2, 30, 30)
+    ks = K.make_kernels("iso", 15, {"sigma_x": np.array([0.5, 1.0, 2.0, 3.0])})
+    shared = ops.filter_frames([a, b, b, a], ks)
+    copies = ops.filter_frames([a, b.copy(), b.copy(), a.copy()], ks)
+    for s, c in zip(shared, copies):
+        np.testing.assert_array_equal(s, c)
+    assert not np.allclose(shared[0], shared[3])  # same frame, different kernels
+
+
 def test_filter_frames_is_a_correlation_like_filter2d():
     f = smooth_frames(1, 32, 32)
     k = np.zeros((1, 11, 11))

@@ -73,14 +73,17 @@ def filter_frames(frames: Sequence[np.ndarray], kernels: np.ndarray) -> Frames:
     wmax = max(f.shape[1] for f in frames)
     hc = scipy.fft.next_fast_len(hmax + 2 * p, real=True)
     wc = scipy.fft.next_fast_len(wmax + 2 * p, real=True)
-    canvas = np.zeros((n, 3, hc, wc), dtype=np.float32)
-    for i, f in enumerate(frames):
+    # The same array object listed twice (a mirrored clip) is transformed once.
+    slot: dict[int, int] = {}
+    unique = [slot.setdefault(id(f), len(slot)) for f in frames]
+    canvas = np.zeros((len(slot), 3, hc, wc), dtype=np.float32)
+    for i, f in zip(unique, frames):
         padded = np.pad(f, ((p, p), (p, p), (0, 0)), mode="reflect")
         canvas[i, :, : padded.shape[0], : padded.shape[1]] = padded.transpose(2, 0, 1)
     kc = np.zeros((n, hc, wc), dtype=np.float32)
     kc[:, :size, :size] = kernels[:, ::-1, ::-1]  # correlation = convolution with the flipped kernel
     kc = np.roll(kc, (-p, -p), axis=(1, 2))
-    spec = scipy.fft.rfft2(canvas) * scipy.fft.rfft2(kc)[:, None]
+    spec = scipy.fft.rfft2(canvas)[unique] * scipy.fft.rfft2(kc)[:, None]
     out = scipy.fft.irfft2(spec, s=(hc, wc))
     return [
         np.ascontiguousarray(out[i, :, p : p + f.shape[0], p : p + f.shape[1]].transpose(1, 2, 0))
@@ -195,6 +198,7 @@ def video_compress(frames: Sequence[np.ndarray], codec: str, bitrate: int, size:
         stream.width, stream.height = we, he
         stream.pix_fmt = "yuv420p"
         stream.bit_rate = int(bitrate)
+        stream.codec_context.thread_count = 1  # x264's output depends on its thread count: keep it fixed
         for f in frames:
             if f.shape[:2] != (h, w):
                 f = cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR)
@@ -208,7 +212,9 @@ def video_compress(frames: Sequence[np.ndarray], codec: str, bitrate: int, size:
     buf.seek(0)
     out = []
     with av.open(buf, "r", format="mp4") as container:
-        for frame in container.decode(video=0):
+        vstream = container.streams.video[0]
+        vstream.codec_context.thread_count = 1
+        for frame in container.decode(vstream):
             out.append(frame.to_ndarray(format="rgb24")[:h, :w].astype(np.float32) / 255.0)
     if len(out) != len(frames):
         raise RuntimeError(f"video compression returned {len(out)} frames for {len(frames)} ({encoder})")

@@ -264,7 +264,7 @@ class ClipDegrader:
 
     def __call__(self, frames: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
         """Degrade the next window of (sharpened) frames of this clip."""
-        out: ops.Frames = [np.asarray(f, dtype=np.float32) for f in frames]
+        out: ops.Frames = [np.asarray(f, dtype=np.float32) for f in frames]  # keeps float32 objects as they are
         if not out:
             return np.zeros((0, *self.out_size, 3), dtype=np.float32)
         for _, op in self.stages:
@@ -310,7 +310,9 @@ class DegradationPipeline:
         clip = np.asarray(clip)
         if clip.ndim != 4 or clip.shape[-1] != 3:
             raise RealBasicVSRError(f"expected a clip of shape (T, H, W, 3), got {tuple(clip.shape)}")
-        gt = self.sharpen(clip)
-        if mirror:
-            gt = mirror_sequence(gt)
-        return self.new_clip(rng, clip.shape[1:3])(gt), gt
+        sharp = self.sharpen(clip)
+        frames = list(sharp)
+        if mirror:  # the mirrored half reuses the same frame objects, so per-frame work can be shared
+            frames = frames + frames[::-1]
+        lq = self.new_clip(rng, clip.shape[1:3])(frames)
+        return lq, (mirror_sequence(sharp) if mirror else sharp)
