@@ -15,12 +15,14 @@ def smooth_frames(n, h, w, seed=0):
 
 
 @pytest.mark.parametrize("size", [7, 9, 13, 21])
-def test_filter_frames_matches_opencv_filter2d_per_frame(size):
+@pytest.mark.parametrize("kind", ["aniso", "iso", "generalized_iso", "sinc"])  # FFT, separable and mixed paths
+def test_filter_frames_matches_opencv_filter2d_per_frame(size, kind):
     frames = smooth_frames(3, 40, 52)
     frames[1] = cv2.resize(frames[1], (30, 26))  # frames of different sizes share one batch
     frames[2] = frames[2][:9, :11].copy()  # smaller than the kernel: reflect-101 wraps more than once
-    ks = K.make_kernels("aniso", size, {"sigma_x": np.array([0.5, 2.0, 3.0]), "sigma_y": np.array([2.5, 0.4, 1.0]),
-                                        "rotation": np.array([0.3, -1.0, 2.0])})
+    ks = K.make_kernels(kind, size, {"sigma_x": np.array([0.5, 2.0, 3.0]), "sigma_y": np.array([2.5, 0.4, 1.0]),
+                                     "rotation": np.array([0.3, -1.0, 2.0]), "beta_gaussian": np.array([0.6, 1.0, 3.5]),
+                                     "omega": np.array([0.7, 1.5, 3.0])})
     out = ops.filter_frames(frames, ks)
     for f, k, o in zip(frames, ks, out):
         ref = cv2.filter2D(f, -1, k.astype(np.float32), borderType=cv2.BORDER_REFLECT_101)

@@ -26,6 +26,11 @@ INTERPOLATION_FLAGS = {"bilinear": cv2.INTER_LINEAR, "area": cv2.INTER_AREA, "bi
 # OpenCV's direct filter is cheaper than the FFT below this kernel size (it switches to a DFT itself
 # from 11 on, one frame at a time).
 _DIRECT_MAX_KERNEL = 9
+# Larger kernels of numerical rank <= this (all isotropic Gaussians, many generalised ones) are applied as
+# a sum of separable passes, cheaper than the batched FFT; singular values below the tolerance (relative
+# to the largest) are dropped, far below float32 resolution.
+_SEPARABLE_MAX_RANK = 3
+_RANK_TOL = 1e-7
 
 
 def gaussian_kernel_1d(size: int, sigma: float = 0.0) -> np.ndarray:
@@ -56,8 +61,9 @@ def unsharp_mask(
 def filter_frames(frames: Sequence[np.ndarray], kernels: np.ndarray) -> Frames:
     """Correlate frame i with ``kernels[i]`` (OpenCV filter2D semantics, reflect-101 border).
 
-    Small kernels use OpenCV per frame; larger ones one batched FFT over all frames (frames of different
-    sizes are padded into one canvas; each frame's circular wrap stays inside its own padded region).
+    Small kernels use OpenCV per frame, low-rank ones a few separable passes per frame, the rest one
+    batched FFT over all frames (frames of different sizes are padded into one canvas; each frame's
+    circular wrap stays inside its own padded region).
     """
     n = len(frames)
     if kernels.shape[0] != n:
@@ -68,6 +74,19 @@ def filter_frames(frames: Sequence[np.ndarray], kernels: np.ndarray) -> Frames:
             cv2.filter2D(f, -1, k.astype(np.float32), borderType=cv2.BORDER_REFLECT_101)
             for f, k in zip(frames, kernels)
         ]
+    u, sv, vt = np.linalg.svd(kernels)
+    ranks = (sv > _RANK_TOL * sv[:, :1]).sum(axis=1)
+    if ranks.max() <= _SEPARABLE_MAX_RANK:
+        out = []
+        for f, uu, ss, vv, r in zip(frames, u, sv, vt, ranks):
+            acc = None
+            for j in range(r):
+                ky = (uu[:, j] * ss[j]).astype(np.float32)
+                kx = vv[j].astype(np.float32)
+                term = cv2.sepFilter2D(f, -1, kx, ky, borderType=cv2.BORDER_REFLECT_101)
+                acc = term if acc is None else acc + term
+            out.append(acc)
+        return out
     p = size // 2
     hmax = max(f.shape[0] for f in frames)
     wmax = max(f.shape[1] for f in frames)
