@@ -73,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
     report = upscale(args.inputs, args.output, settings)
     if len(report.results) + len(report.failures) > 1 or report.failures:
         print(summary(report), file=sys.stderr)
-    for r in report.results:
-        if len(report.results) == 1 and not report.failures:
-            print(f"wrote {r.output} ({r.frames} frames, {r.seconds:.1f} s)", file=sys.stderr)
+    if len(report.results) == 1 and not report.failures:
+        r = report.results[0]
+        resumed = f", {r.resumed_frames} of them from the interrupted run" if r.resumed_frames else ""
+        print(f"wrote {r.output} ({r.frames} frames{resumed}, {r.seconds:.1f} s)", file=sys.stderr)
     return 0 if report.ok else 1
