@@ -13,7 +13,7 @@ from ..errors import RealBasicVSRError
 from ..hub import DEFAULT_MODEL, MODEL_ZOO
 from ..io.frames import is_image_path, list_frame_files, natural_key
 from ..io.source import open_source
-from ..io.video import is_video_path
+from ..io.video import check_encoder, is_video_path
 from .engine import EngineOptions, Upscaler, output_size, resolve_device
 from .job import JobResult, OutputOptions, output_kind, settings_identity, upscale_file
 from .tiles import tile_starts
@@ -43,8 +43,12 @@ class BatchReport:
 
 
 def _is_batch_folder(path: Path) -> bool:
-    """A folder holding videos or frame folders (rather than frames itself)."""
-    return path.is_dir() and not list_frame_files(path)
+    """A folder holding videos or frame folders (then its images are single jobs too); a folder with
+    only images is one frame sequence."""
+    if not path.is_dir():
+        return False
+    children = [c for c in path.iterdir() if not c.name.startswith(".")]
+    return any((c.is_file() and is_video_path(c)) or (c.is_dir() and list_frame_files(c)) for c in children) or not list_frame_files(path)
 
 
 def plan_jobs(inputs: list[str | os.PathLike], output: str | os.PathLike, ext: str | None = None) -> list[tuple[Path, Path]]:
@@ -184,6 +188,9 @@ def upscale(
     if settings.engine.outscale <= 0 or settings.engine.outscale > 16:
         raise RealBasicVSRError("--outscale must be in (0, 16]")
     all_jobs = plan_jobs(inputs, output, settings.ext)
+    for _, out in all_jobs:
+        if is_video_path(out):
+            check_encoder(out, o.codec, o.pix_fmt)
     jobs = shard(all_jobs)
     batch = len(all_jobs) > 1
     report = BatchReport()

@@ -212,27 +212,42 @@ def upscale_file(
         }
         work = work_dir_for(out)
         manifest = _open_work(work, ident, options)
-        result.resumed_frames = manifest.frames_done
-        writer = _SegmentWriter(_make_segment_writer(kind, work, source, options, manifest))
-        bar = _progress(source, manifest.frames_done, options.progress, inp.name)
+        fresh = not manifest.segments
         try:
-            frames = _prefetch(_guard_truncation(source, result), size=4)
-            first = len(manifest.segments)
-            for window in iter_windows(frames, options.chunk_frames, options.overlap, first_window=first):
-                outs = upscaler([f for f, _ in window.items])[window.keep]
-                pts = [p for _, p in window.items][window.keep]
-                writer.submit(window.index, outs, pts)
-                bar.update(len(outs))
-            writer.finish()
-        finally:
-            bar.close()
-        if not manifest.segments:
-            raise RealBasicVSRError(f"{inp} has zero decodable frames")
-        result.warnings += _finalize(kind, work, out, source, manifest, options)
+            _run_windows(source, upscaler, options, kind, work, manifest, result)
+            if not manifest.segments:
+                raise RealBasicVSRError(f"{inp} has zero decodable frames")
+            result.warnings += _finalize(kind, work, out, source, manifest, options)
+        except RealBasicVSRError as e:
+            # I/O failures (disk full...) keep the finished chunks for --resume; bad input can't be
+            # resumed, so a work folder this run started is dropped (one from an earlier run is kept).
+            if isinstance(e.__cause__, OSError):
+                raise RealBasicVSRError(f"{e}; finished chunks are kept: rerun with --resume") from e.__cause__
+            if fresh:
+                shutil.rmtree(work, ignore_errors=True)
+            raise
         result.frames = manifest.frames_done
     shutil.rmtree(work, ignore_errors=True)
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _run_windows(source: FrameSource, upscaler, options: OutputOptions, kind: str, work: Path,
+                 manifest: _Manifest, result: JobResult) -> None:
+    """Decode -> windows -> model -> segment writer, with decoding and encoding in background threads."""
+    result.resumed_frames = manifest.frames_done
+    writer = _SegmentWriter(_make_segment_writer(kind, work, source, options, manifest))
+    bar = _progress(source, manifest.frames_done, options.progress, source.path.name)
+    try:
+        frames = _prefetch(_guard_truncation(source, result), size=4)
+        for window in iter_windows(frames, options.chunk_frames, options.overlap, first_window=len(manifest.segments)):
+            outs = upscaler([f for f, _ in window.items])[window.keep]
+            pts = [p for _, p in window.items][window.keep]
+            writer.submit(window.index, outs, pts)
+            bar.update(len(outs))
+        writer.finish()
+    finally:
+        bar.close()
 
 
 def _open_work(work: Path, ident: dict, options: OutputOptions) -> _Manifest:

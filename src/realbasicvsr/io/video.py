@@ -145,11 +145,13 @@ class VideoEncoder:
         self.stream = None
 
     def _open(self, width: int, height: int) -> None:
+        container = av.open(str(self.path), "w", format=self.fmt)
         try:
-            self.container = av.open(str(self.path), "w", format=self.fmt)
-            stream = self.container.add_stream(self.codec, rate=self.rate)
+            stream = container.add_stream(self.codec, rate=self.rate)
         except (av.error.FFmpegError, ValueError) as e:
+            container.close()
             raise RealBasicVSRError(f"cannot encode with codec {self.codec!r}: {e}") from e
+        self.container = container
         stream.width, stream.height = width, height
         stream.pix_fmt = pick_pix_fmt(self.codec, width, height, self.pix_fmt)
         stream.codec_context.time_base = self.time_base
@@ -183,3 +185,28 @@ class VideoEncoder:
         finally:
             self.container.close()
             self.container = None
+
+
+_MUXERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi",
+           ".ts": "mpegts", ".m2ts": "mpegts", ".mts": "mpegts", ".flv": "flv", ".3gp": "3gp", ".ogv": "ogg",
+           ".mpg": "mpeg", ".mpeg": "mpeg", ".wmv": "asf", ".gif": "gif", ".y4m": "yuv4mpegpipe"}
+
+
+def check_encoder(output: str | os.PathLike, codec: str, pix_fmt: str | None = None) -> None:
+    """Fail before any work when ``codec`` (and ``pix_fmt``) can't be encoded into ``output``'s container."""
+    import io
+
+    try:
+        av.Codec(codec, "w")
+    except (av.error.FFmpegError, ValueError) as e:
+        raise RealBasicVSRError(f"unknown video encoder {codec!r} (try libx264, libx265, libvpx-vp9, mpeg4)") from e
+    fmt = _MUXERS.get(Path(output).suffix.lower())
+    if fmt is None:
+        return
+    with av.open(io.BytesIO(), "w", format=fmt) as c:
+        try:
+            stream = c.add_stream(codec, rate=25)
+            if pix_fmt:
+                stream.pix_fmt = pix_fmt
+        except (av.error.FFmpegError, ValueError) as e:
+            raise RealBasicVSRError(f"{Path(output).suffix} files can't hold {codec} video ({e}); pick another --codec or extension") from e
