@@ -28,43 +28,43 @@ def chi2_p(values, names, probs):
 
 def test_blur_kernel_families_and_sizes(degraders):
     for stage, cfg in (("first.blur", CFG.first.blur), ("second.blur", CFG.second.blur)):
-        ops = [d.ops[stage] for d in degraders]
+        ops = [d.operations[stage] for d in degraders]
         assert chi2_p([o.choices["kernel_type"] for o in ops], cfg.kernel_types, cfg.kernel_probs) > 1e-4
         assert chi2_p([o.choices["kernel_size"] for o in ops], cfg.kernel_sizes, [1] * 8) > 1e-4
-    active = [d.ops["second.blur"].active for d in degraders]
+    active = [d.operations["second.blur"].active for d in degraders]
     assert chi2_p(active, [True, False], [0.8, 0.2]) > 1e-4
-    assert all(d.ops["first.blur"].active for d in degraders)
+    assert all(d.operations["first.blur"].active for d in degraders)
 
 
 def test_resize_noise_codec_and_final_choices(degraders):
     for stage, cfg in (("first", CFG.first), ("second", CFG.second)):
-        rs = [d.ops[f"{stage}.resize"].choices for d in degraders]
+        rs = [d.operations[f"{stage}.resize"].choices for d in degraders]
         assert chi2_p([c["mode"] for c in rs], ["up", "down", "keep"], cfg.resize.mode_probs) > 1e-4
         assert chi2_p([c["interpolation"] for c in rs], cfg.resize.interpolations, [1, 1, 1]) > 1e-4
-        ns = [d.ops[f"{stage}.noise"].choices for d in degraders]
+        ns = [d.operations[f"{stage}.noise"].choices for d in degraders]
         assert chi2_p([c["noise_type"] for c in ns], ["gaussian", "poisson"], [0.5, 0.5]) > 1e-4
         for kind in ("gaussian", "poisson"):
             assert chi2_p([c["gray"] for c in ns if c["noise_type"] == kind], [True, False], [0.4, 0.6]) > 1e-4
     for stage in ("first.video", "final.video"):
-        vs = [d.ops[stage].choices for d in degraders]
+        vs = [d.operations[stage].choices for d in degraders]
         assert chi2_p([c["codec"] for c in vs], ["libx264", "h264", "mpeg4"], [1, 1, 1]) > 1e-4
         rates = np.array([c["bitrate"] for c in vs])
         assert rates.min() >= 10_000 and rates.max() <= 100_000 and np.all(rates == rates.astype(int))
         assert stats.kstest((rates - 1e4) / 9e4, "uniform").pvalue > 1e-4
-    assert not any(d.ops["second.video"].active for d in degraders)
+    assert not any(d.operations["second.video"].active for d in degraders)
     assert chi2_p([d.final_order[0] for d in degraders], ["video", "resize+sinc"], [0.5, 0.5]) > 1e-4
-    assert chi2_p([d.ops["final.sinc"].active for d in degraders], [True, False], [0.8, 0.2]) > 1e-4
-    assert {d.ops["final.sinc"].choices["kernel_type"] for d in degraders} == {"sinc"}
+    assert chi2_p([d.operations["final.sinc"].active for d in degraders], [True, False], [0.8, 0.2]) > 1e-4
+    assert {d.operations["final.sinc"].choices["kernel_type"] for d in degraders} == {"sinc"}
 
 
 def test_initial_values_are_uniform_in_their_ranges(degraders):
-    sx = [d.ops["first.blur"].walks["sigma_x"].value for d in degraders if "sigma_x" in d.ops["first.blur"].walks]
+    sx = [d.operations["first.blur"].walks["sigma_x"].value for d in degraders if "sigma_x" in d.operations["first.blur"].walks]
     assert stats.kstest((np.array(sx) - 0.2) / 2.8, "uniform").pvalue > 1e-4
-    sig = [d.ops["first.noise"].walks["sigma"].value for d in degraders if "sigma" in d.ops["first.noise"].walks]
+    sig = [d.operations["first.noise"].walks["sigma"].value for d in degraders if "sigma" in d.operations["first.noise"].walks]
     assert stats.kstest((np.array(sig) - 1) / 29, "uniform").pvalue > 1e-4
-    ups = [d.ops["first.resize"].walks["scale"].value for d in degraders if d.ops["first.resize"].choices["mode"] == "up"]
-    downs = [d.ops["first.resize"].walks["scale"].value for d in degraders if d.ops["first.resize"].choices["mode"] == "down"]
-    keeps = [d.ops["first.resize"].walks["scale"].value for d in degraders if d.ops["first.resize"].choices["mode"] == "keep"]
+    ups = [d.operations["first.resize"].walks["scale"].value for d in degraders if d.operations["first.resize"].choices["mode"] == "up"]
+    downs = [d.operations["first.resize"].walks["scale"].value for d in degraders if d.operations["first.resize"].choices["mode"] == "down"]
+    keeps = [d.operations["first.resize"].walks["scale"].value for d in degraders if d.operations["first.resize"].choices["mode"] == "keep"]
     assert min(ups) >= 1 and max(ups) <= 1.5 and min(downs) >= 0.15 and max(downs) <= 1 and set(keeps) == {1.0}
 
 

@@ -10,6 +10,7 @@ degraded window by window with the walk continuing across windows. All randomnes
 
 from __future__ import annotations
 
+import abc
 from typing import Any, Sequence
 
 import numpy as np
@@ -56,7 +57,7 @@ def _choose(names: Sequence[Any], probs: Sequence[float], rng: np.random.Generat
     return names[int(rng.choice(len(names), p=p / p.sum()))]
 
 
-class _Op:
+class _Op(abc.ABC):
     """One operation of one clip: its once-per-clip draws, its walks, and a trace of what it applied."""
 
     name = ""
@@ -79,8 +80,9 @@ class _Op:
             return frames
         return self.apply(frames, self._params(len(frames)))
 
+    @abc.abstractmethod
     def apply(self, frames: ops.Frames, params: dict[str, np.ndarray]) -> ops.Frames:
-        raise RuntimeError(f"{type(self).__name__} does not define apply")  # pragma: no cover
+        """Apply the operation to frames with per-frame parameter arrays."""
 
     def summary(self) -> dict[str, Any]:
         """What this clip drew: active flag, discrete choices and the per-frame values applied so far."""
@@ -272,7 +274,7 @@ class ClipDegrader:
         return ops.quantize(out)
 
     @property
-    def ops(self) -> dict[str, _Op]:
+    def operations(self) -> dict[str, _Op]:
         """The operations by their stage name, e.g. ``"first.blur"``, ``"final.video"``."""
         return dict(self.stages)
 
