@@ -172,7 +172,7 @@ def upscale(
     output: str | os.PathLike,
     settings: UpscaleSettings | None = None,
     *,
-    log=sys.stderr,
+    log=None,
 ) -> BatchReport:
     """Upscale videos, frame folders or images into ``output`` (see ``plan_jobs`` for naming).
 
@@ -180,6 +180,7 @@ def upscale(
     Under torchrun each rank processes its share of the inputs.
     """
     settings = settings or UpscaleSettings()
+    log = log or sys.stderr
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     o = settings.output
