@@ -71,9 +71,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     report = upscale(args.inputs, args.output, settings)
-    if len(report.results) + len(report.failures) > 1 or report.failures:
+    if report.batch:
         print(summary(report), file=sys.stderr)
-    if len(report.results) == 1 and not report.failures:
+    elif report.results:
         r = report.results[0]
         resumed = f", {r.resumed_frames} of them from the interrupted run" if r.resumed_frames else ""
         print(f"wrote {r.output} ({r.frames} frames{resumed}, {r.seconds:.1f} s)", file=sys.stderr)

@@ -36,6 +36,7 @@ class UpscaleSettings:
 class BatchReport:
     results: list[JobResult] = field(default_factory=list)
     failures: list[tuple[Path, str]] = field(default_factory=list)
+    batch: bool = False  # several inputs were planned (across all ranks)
 
     @property
     def ok(self) -> bool:
@@ -194,7 +195,7 @@ def upscale(
             check_encoder(out, o.codec, o.pix_fmt)
     jobs = shard(all_jobs)
     batch = len(all_jobs) > 1
-    report = BatchReport()
+    report = BatchReport(batch=batch)
     if not jobs:
         return report
     from ..checkpoint import load_model
@@ -224,7 +225,9 @@ def upscale(
 
 
 def summary(report: BatchReport) -> str:
-    """A few lines saying what succeeded and what failed."""
+    """A few lines saying what succeeded and what failed (prefixed with the rank under torchrun)."""
+    world = int(os.environ.get("WORLD_SIZE", 1))
+    tag = f"[rank {os.environ.get('RANK', 0)}/{world}] " if world > 1 else ""
     lines = []
     for r in report.results:
         fps = r.frames / r.seconds if r.seconds else 0.0
@@ -233,4 +236,4 @@ def summary(report: BatchReport) -> str:
     for inp, err in report.failures:
         lines.append(f"FAILED  {inp}: {err}")
     lines.append(f"{len(report.results)} succeeded, {len(report.failures)} failed")
-    return "\n".join(lines)
+    return "\n".join(tag + line for line in lines)
