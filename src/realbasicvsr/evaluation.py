@@ -112,17 +112,21 @@ def metric_specs(
     return specs
 
 
-def check_models_available(metrics: Iterable[str]) -> None:
-    """Fail early (before any long work) when a chosen metric's model file can't be found or fetched."""
+def load_metric_models(metrics: Iterable[str], nrqm_model: str | os.PathLike | None = None) -> dict[str, dict]:
+    """Load (or fetch) the model files the chosen metrics need, before any long work, and return the extra
+    keyword arguments per metric. ``nrqm_model``: a path for NRQM/PI instead of the default lookup."""
     names = set(metrics)
+    extra: dict[str, dict] = {}
     if names & {"nrqm", "pi"}:
         from .metrics.nrqm import default_model
 
-        default_model()
+        model = default_model(nrqm_model)
+        extra["nrqm"] = extra["pi"] = {"model": model}
     if "brisque" in names:
         from .metrics.brisque import default_model as brisque_model
 
-        brisque_model()
+        extra["brisque"] = {"model": brisque_model()}
+    return extra
 
 
 # --------------------------------------------------------------------------------------------- clips
@@ -189,12 +193,18 @@ def _check_range(path: Path, picks: Iterable[int], length: int) -> None:
 
 
 def score_frame(
-    frame: np.ndarray, ref: np.ndarray | None, specs: Sequence[MetricSpec], where: str = ""
+    frame: np.ndarray,
+    ref: np.ndarray | None,
+    specs: Sequence[MetricSpec],
+    where: str = "",
+    extra: dict[str, dict] | None = None,
 ) -> dict[str, float]:
-    """All chosen metrics of one frame (``ref`` is needed only for PSNR/SSIM)."""
+    """All chosen metrics of one frame (``ref`` is needed only for PSNR/SSIM; ``extra``: per-metric
+    keyword arguments such as loaded models, from :func:`load_metric_models`)."""
     out = {}
     for s in specs:
         fn = FUNCTIONS[s.name]
+        kw = (extra or {}).get(s.name, {})
         try:
             if s.name in FULL_REFERENCE:
                 if ref is None:
@@ -204,9 +214,9 @@ def score_frame(
                         f"{where}: size {frame.shape[1]}x{frame.shape[0]} differs from the reference's "
                         f"{ref.shape[1]}x{ref.shape[0]}"
                     )
-                out[s.name] = fn(frame, ref, channel=s.channel, crop_border=s.crop_border)
+                out[s.name] = fn(frame, ref, channel=s.channel, crop_border=s.crop_border, **kw)
             else:
-                out[s.name] = fn(frame, channel=s.channel, crop_border=s.crop_border)
+                out[s.name] = fn(frame, channel=s.channel, crop_border=s.crop_border, **kw)
         except RealBasicVSRError as e:
             raise RealBasicVSRError(f"{where}: {e}" if where and not str(e).startswith(where) else str(e)) from e
     return out
@@ -234,6 +244,7 @@ def evaluate(
     convention: str = "official",
     channel: str | None = None,
     crop_border: int | None = None,
+    nrqm_model: str | os.PathLike | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> EvalResult:
     """Score the chosen frames of every clip under ``paths`` (see :func:`expand_clips`).
@@ -248,7 +259,7 @@ def evaluate(
     clips: list[tuple[str, Path]] = []
     for p in paths:
         clips += expand_clips(p)
-    check_models_available(metrics)
+    extra = load_metric_models(metrics, nrqm_model)
     names = [n for n, _ in clips]
     if len(set(names)) != len(names):
         clips = [(str(p), p) for _, p in clips]  # same names from different folders: use full paths
@@ -260,7 +271,7 @@ def evaluate(
         got = read_clip(path, frames)
         ref_frames = dict(read_clip(ref_path, [i for i, _ in got])) if ref_path is not None else {}
         for i, frame in got:
-            scores = score_frame(frame, ref_frames.get(i), specs, where=f"{path} frame {i}")
+            scores = score_frame(frame, ref_frames.get(i), specs, where=f"{path} frame {i}", extra=extra)
             result.per_frame.append({"clip": name, "frame": i, **scores})
     return result.finish()
 
@@ -380,6 +391,7 @@ def run_test(
     max_seq_len: int | None = None,
     dynamic_refine_thres: float | None = None,
     save_dir: str | os.PathLike | None = None,
+    nrqm_model: str | os.PathLike | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> EvalResult:
     """Upscale every clip of ``dataset`` with the model and score it.
@@ -405,7 +417,7 @@ def run_test(
     if gt_root is None and set(metrics) & set(FULL_REFERENCE):
         raise RealBasicVSRError("PSNR/SSIM need ground truth: use --layout paired")
     specs = metric_specs(metrics, convention)
-    check_models_available(metrics)
+    extra = load_metric_models(metrics, nrqm_model)
     clips = expand_clips(lq_root)
     refs = _pair_refs(clips, gt_root) if gt_root is not None else [None] * len(clips)
     if save_dir is not None and Path(save_dir).exists() and any(Path(save_dir).iterdir()):
@@ -426,7 +438,7 @@ def run_test(
         picks = range(len(sr)) if frames is None else frames
         gt = dict(read_clip(ref_path, list(picks))) if ref_path is not None else {}
         for i in picks:
-            scores = score_frame(sr[i], gt.get(i), specs, where=f"{name} frame {i}")
+            scores = score_frame(sr[i], gt.get(i), specs, where=f"{name} frame {i}", extra=extra)
             result.per_frame.append({"clip": name, "frame": i, **scores})
     return result.finish()
 

@@ -166,3 +166,21 @@ def test_test_fails_fast_on_missing_nrqm_model_and_short_clips(tmp_path, tiny_ch
     assert main(["test", "--model", str(ckpt), "--dataset", str(tmp_path / "VideoLQ"), "--layout", "paired",
                  "--quiet"]) == 2
     assert "needs a sub-folder named lq" in capsys.readouterr().err
+
+
+def test_evaluate_nrqm_and_pi_with_an_explicit_model_file(tmp_path, tiny_nrqm_model, textured_image, monkeypatch,
+                                                          capsys):
+    monkeypatch.setenv("REALBASICVSR_HOME", str(tmp_path / "empty_home"))
+    monkeypatch.delenv(MODEL_ENV, raising=False)
+    model = tiny_nrqm_model(seed=11)
+    path = save_model(model, tmp_path / "ma.npz")
+    img = textured_image(120, 128, seed=9)
+    write_image(tmp_path / "shot.png", img)
+    rc = main(["evaluate", str(tmp_path / "shot.png"), "--metrics", "nrqm,pi", "--nrqm-model", str(path),
+               "--json", str(tmp_path / "s.json"), "--quiet"])
+    assert rc == 0
+    assert "| shot | 1 |" in capsys.readouterr().out
+    doc = json.loads((tmp_path / "s.json").read_text())
+    assert doc["mean"]["nrqm"] == pytest.approx(nrqm(img, model=model), rel=1e-12)
+    assert doc["mean"]["pi"] == pytest.approx(pi(img, model=model), rel=1e-12)
+    assert doc["metrics"][1] == {"name": "pi", "channel": "y", "crop_border": 4}

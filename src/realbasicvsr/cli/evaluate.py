@@ -27,6 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--channel", choices=("gray", "y", "rgb"), default=None, help="override the channel of every metric")
     p.add_argument("--crop-border", type=int, default=None, help="override the border crop of every metric")
+    p.add_argument(
+        "--nrqm-model", default=None, metavar="FILE",
+        help="Ma et al.'s model.mat (or .npz) for nrqm/pi (default: $REALBASICVSR_NRQM_MODEL or the cache folder)",
+    )
     p.add_argument("--json", default=None, metavar="FILE", help="also write all scores as JSON")
     p.add_argument("--csv", default=None, metavar="FILE", help="also write per-frame and per-clip scores as CSV")
     p.add_argument("--per-frame", action="store_true", help="also list every scored frame in the table")
@@ -49,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         convention=args.convention,
         channel=args.channel,
         crop_border=args.crop_border,
+        nrqm_model=args.nrqm_model,
         progress=None if args.quiet else stderr_progress,
     )
     print(format_markdown(result, per_frame=args.per_frame), end="")

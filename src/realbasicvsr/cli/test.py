@@ -26,6 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="dynamic_refine_thres in 0-255 units (default: the checkpoint's 255, one cleaning pass)",
     )
     p.add_argument("--save", default=None, metavar="DIR", help="also keep the upscaled frames (PNG) per clip")
+    p.add_argument(
+        "--nrqm-model", default=None, metavar="FILE",
+        help="Ma et al.'s model.mat (or .npz) for nrqm/pi (default: $REALBASICVSR_NRQM_MODEL or the cache folder)",
+    )
     p.add_argument("--json", default=None, metavar="FILE", help="also write all scores as JSON")
     p.add_argument("--csv", default=None, metavar="FILE", help="also write per-frame and per-clip scores as CSV")
     p.add_argument("--per-frame", action="store_true", help="also list every scored frame in the table")
@@ -50,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         max_seq_len=args.max_seq_len,
         dynamic_refine_thres=args.refine_thres,
         save_dir=args.save,
+        nrqm_model=args.nrqm_model,
         progress=None if args.quiet else stderr_progress,
     )
     print(format_markdown(result, per_frame=args.per_frame), end="")

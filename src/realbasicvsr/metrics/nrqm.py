@@ -8,7 +8,7 @@ the score is ``[1, s1, s2, s3] @ linear``.
 
 The trained model (``model.mat`` of github.com/chaoma99/sr-metric, MIT licence) is not bundled; it is read
 from the path given, ``$REALBASICVSR_NRQM_MODEL``, or ``$REALBASICVSR_HOME/nrqm/model.mat`` (or
-``model.npz``, the converted form written by :func:`convert_model`).
+``model.npz``, the plain-numpy form written by :func:`save_model`).
 """
 
 from __future__ import annotations
