@@ -101,3 +101,9 @@ def test_y_channel_and_rgb_options(brisque_home, textured_image):
     y, g = brisque(img, channel="y"), brisque(img)
     assert y != g
     assert brisque(img, channel="y", crop_border=4) != y
+
+
+def test_flat_image_is_a_clear_error(calib_dir):
+    m = load_model(calib_dir / "brisque_live")
+    with pytest.raises(RealBasicVSRError, match="undefined"):
+        brisque(np.full((64, 64, 3), 7, np.uint8), model=m)

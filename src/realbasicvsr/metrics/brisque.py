@@ -141,7 +141,10 @@ def brisque_features(plane: np.ndarray) -> np.ndarray:
             mean = (rstd - lstd) * (gamma_fn(2.0 / alpha) / gamma_fn(1.0 / alpha)) * const
             feat += [float(alpha), float(mean), float(lstd) ** 2, float(rstd) ** 2]
         im = imresize(im, 0.5)
-    return np.asarray(feat)
+    out = np.asarray(feat)
+    if not np.isfinite(out).all():
+        raise RealBasicVSRError("BRISQUE is undefined for this image (flat: no local contrast to fit)")
+    return out
 
 
 def _g(x: np.ndarray) -> np.ndarray:
