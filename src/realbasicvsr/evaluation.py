@@ -16,7 +16,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -155,30 +155,39 @@ def expand_clips(path: str | os.PathLike) -> list[tuple[str, Path]]:
     return [(c.stem if c.is_file() else c.name, c) for c in children]
 
 
-def read_clip(path: Path, frames: Sequence[int] | None) -> list[tuple[int, np.ndarray]]:
-    """(index, uint8 RGB frame) for the chosen frames of a clip (all when ``frames`` is None)."""
+def iter_clip(path: Path, frames: Sequence[int] | None) -> Iterator[tuple[int, np.ndarray]]:
+    """(index, uint8 RGB frame) for the chosen frames of a clip (all when ``frames`` is None), one at a
+    time: a long video is never held in memory. A chosen index past the end is an error."""
     if path.is_dir():
         files = list_frame_files(path)
         picks = range(len(files)) if frames is None else frames
         _check_range(path, picks, len(files))
-        return [(i, read_image(files[i])) for i in picks]
+        for i in picks:
+            yield i, read_image(files[i])
+        return
     if is_image_path(path):
         picks = [0] if frames is None else frames
         _check_range(path, picks, 1)
-        return [(0, read_image(path))]
+        yield 0, read_image(path)
+        return
     wanted = None if frames is None else set(frames)
-    out = []
+    found = 0
     count = 0
     with open_source(path) as src:
         for i, frame in enumerate(src):
             count = i + 1
             if wanted is None or i in wanted:
-                out.append((i, frame))
-            if wanted is not None and len(out) == len(wanted):
-                break
-    if frames is not None and len(out) < len(set(frames)):
-        _check_range(path, frames, count)
-    return out
+                found += 1
+                yield i, frame
+            if wanted is not None and found == len(wanted):
+                return
+    if wanted is not None:
+        _check_range(path, wanted, count)
+
+
+def read_clip(path: Path, frames: Sequence[int] | None) -> list[tuple[int, np.ndarray]]:
+    """All of :func:`iter_clip` as a list."""
+    return list(iter_clip(path, frames))
 
 
 def _check_range(path: Path, picks: Iterable[int], length: int) -> None:
@@ -268,11 +277,17 @@ def evaluate(
     for (name, path), ref_path in zip(clips, refs):
         if progress:
             progress(f"scoring {name}")
-        got = read_clip(path, frames)
-        ref_frames = dict(read_clip(ref_path, [i for i, _ in got])) if ref_path is not None else {}
-        for i, frame in got:
-            scores = score_frame(frame, ref_frames.get(i), specs, where=f"{path} frame {i}", extra=extra)
+        refs_iter = iter_clip(ref_path, frames) if ref_path is not None else None
+        for i, frame in iter_clip(path, frames):
+            ref_frame = None
+            if refs_iter is not None:
+                j, ref_frame = next(refs_iter, (None, None))
+                if j != i:
+                    raise RealBasicVSRError(f"reference {ref_path} has fewer frames than {path}")
+            scores = score_frame(frame, ref_frame, specs, where=f"{path} frame {i}", extra=extra)
             result.per_frame.append({"clip": name, "frame": i, **scores})
+        if refs_iter is not None and next(refs_iter, None) is not None:
+            raise RealBasicVSRError(f"reference {ref_path} has more frames than {path}")
     return result.finish()
 
 

@@ -184,3 +184,18 @@ def test_evaluate_nrqm_and_pi_with_an_explicit_model_file(tmp_path, tiny_nrqm_mo
     assert doc["mean"]["nrqm"] == pytest.approx(nrqm(img, model=model), rel=1e-12)
     assert doc["mean"]["pi"] == pytest.approx(pi(img, model=model), rel=1e-12)
     assert doc["metrics"][1] == {"name": "pi", "channel": "y", "crop_border": 4}
+
+
+def test_evaluate_reference_with_a_different_frame_count_is_an_error(tmp_path, textured_image, capsys):
+    frames = [textured_image(32, 32, seed=s) for s in range(3)]
+    _clip(tmp_path / "out" / "v", frames)
+    _clip(tmp_path / "gt" / "v", frames[:2])
+    argv = ["evaluate", str(tmp_path / "out" / "v"), "--ref", str(tmp_path / "gt" / "v"), "--metrics", "psnr", "--quiet"]
+    assert main(argv) == 2
+    assert "has fewer frames" in capsys.readouterr().err
+    _clip(tmp_path / "gt2" / "v", frames + frames[:1])
+    assert main(argv[:3] + [str(tmp_path / "gt2" / "v")] + argv[4:]) == 2
+    assert "has more frames" in capsys.readouterr().err
+    # with --frames only the chosen frames must exist in both
+    assert main(argv + ["--frames", "0,1"]) == 0
+    assert "| v | 2 | inf |" in capsys.readouterr().out
