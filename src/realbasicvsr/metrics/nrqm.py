@@ -250,25 +250,31 @@ def _divisive_normalise(bands: list[list[np.ndarray]], blk: int = 3, guard: int 
         for bi in range(nbands):
             band = bands[si][bi]
             h, w = band.shape
-            win = np.lib.stride_tricks.sliding_window_view(band, (blk, blk))
-            cols = [win.reshape(-1, blk * blk)]
-            n = blk * blk
             inner = (slice(border, h - border), slice(border, w - border))
-            if si + 1 < nscales:
-                parent = imresize(bands[si + 1][bi], output_shape=(h, w))
-                cols.append(parent[inner].reshape(-1, 1))
-                n += 1
+            has_parent = si + 1 < nscales
+            n = blk * blk + int(has_parent)
+            # one row per neighbour (3x3 window, parent, other orientations), one column per position:
+            # the row layout keeps the large products contiguous
+            x = np.empty((n + nbands - 1, (h - 2 * border) * (w - 2 * border)))
+            k = 0
+            for dy in range(blk):
+                for dx in range(blk):
+                    x[k] = band[dy : h - 2 * border + dy, dx : w - 2 * border + dx].ravel()
+                    k += 1
+            if has_parent:
+                x[k] = imresize(bands[si + 1][bi], output_shape=(h, w))[inner].ravel()
+                k += 1
             for ni in range(nbands):
                 if ni != bi:
-                    cols.append(bands[si][ni][inner].reshape(-1, 1))
-            x = np.concatenate(cols, axis=1)
-            cov = x.T @ x / len(x)
+                    x[k] = bands[si][ni][inner].ravel()
+                    k += 1
+            cov = x @ x.T / x.shape[1]
             lam, q = np.linalg.eigh(cov)
             pos = lam * (lam > 0)
             total = pos.sum()
             lam = pos * lam.sum() / (total if total != 0 else 1.0)
             cov = (q * lam) @ q.T
-            z = np.sqrt(np.maximum(((x @ np.linalg.pinv(cov)) * x).sum(axis=1) / n, 0))
+            z = np.sqrt(np.maximum(np.einsum("ij,ij->j", np.linalg.pinv(cov) @ x, x) / n, 0))
             centre = band[inner].ravel()
             centre = centre - centre.mean()
             with np.errstate(invalid="ignore", divide="ignore"):
