@@ -323,6 +323,17 @@ def format_markdown(result: EvalResult, *, per_frame: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
+def format_summary(result: EvalResult, model: str, dataset: str) -> str:
+    """One-row table in the seed page's layout: ``| Model | Dataset | NRQM (Y) | NIQE (Y) | ... |``."""
+    cols = ["Model", "Dataset"] + [s.label for s in result.metrics]
+    cells = [model, dataset] + [_fmt(result.mean[s.name], s.name) if result.mean else "-" for s in result.metrics]
+    return (
+        "| " + " | ".join(cols) + " |\n"
+        + "|" + "|".join([":---:"] * len(cols)) + "|\n"
+        + "| " + " | ".join(cells) + " |\n"
+    )
+
+
 def _jsonable(v):
     if isinstance(v, float) and not math.isfinite(v):
         return str(v)

@@ -126,6 +126,12 @@ def test_test_paired_layout_scores_the_model_output(tmp_path, tiny_checkpoint, t
     assert doc["mean"]["psnr"] == pytest.approx(np.mean([psnr(s, g, channel="y") for s, g in zip(saved, gt)]), rel=1e-12)
     assert doc["mean"]["ssim"] == pytest.approx(np.mean([ssim(s, g, channel="y") for s, g in zip(saved, gt)]), rel=1e-12)
     assert "| walk | 3 |" in out
+    # then the seed page's layout: Model | Dataset | metrics, one row with the means
+    assert out.rstrip().splitlines()[-3:] == [
+        "| Model | Dataset | PSNR (Y) | SSIM (Y) |",
+        "|:---:|:---:|:---:|:---:|",
+        f"| tiny | set | {doc['mean']['psnr']:.4f} | {doc['mean']['ssim']:.4f} |",
+    ]
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,7 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import RealBasicVSRError
-    from ..evaluation import format_markdown, parse_frames, run_test, stderr_progress, to_csv, to_json, write_text_atomic
+    from ..evaluation import (
+        format_markdown, format_summary, parse_frames, run_test, stderr_progress, to_csv, to_json, write_text_atomic,
+    )
 
     if args.max_seq_len is not None and args.max_seq_len < 1:
         raise RealBasicVSRError("--max-seq-len must be >= 1")
@@ -57,7 +60,9 @@ def run(args: argparse.Namespace) -> int:
         nrqm_model=args.nrqm_model,
         progress=None if args.quiet else stderr_progress,
     )
-    print(format_markdown(result, per_frame=args.per_frame), end="")
+    print(format_markdown(result, per_frame=args.per_frame))
+    model_name = Path(args.model).stem if Path(args.model).is_file() else args.model
+    print(format_summary(result, model_name, Path(args.dataset).resolve().name), end="")
     if args.json:
         write_text_atomic(args.json, to_json(result))
     if args.csv:
