@@ -131,7 +131,7 @@ def brisque_features(plane: np.ndarray) -> np.ndarray:
     feat: list[float] = []
     im = plane
     for _ in range(2):
-        structdis, _ = mscn(im, window, "zeros")
+        structdis = mscn(im, window, "zeros")
         alpha, std = ggd_fit(structdis.ravel())
         feat += [float(alpha), float(std) ** 2]
         for shift in _SHIFTS:

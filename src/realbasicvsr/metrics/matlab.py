@@ -22,16 +22,17 @@ def fspecial_gaussian(size: int, sigma: float) -> np.ndarray:
 
 
 def imfilter(img: np.ndarray, kernel: np.ndarray, padding: str) -> np.ndarray:
-    """MATLAB ``imfilter`` (correlation, 'same' size) with 'replicate' or zero ('zeros') padding."""
-    mode = {"replicate": "nearest", "zeros": "constant", "symmetric": "reflect"}[padding]
+    """MATLAB ``imfilter`` (correlation, 'same' size) with 'replicate' or zero ('zeros', as ``filter2``)
+    padding."""
+    mode = {"replicate": "nearest", "zeros": "constant"}[padding]
     return ndimage.correlate(img, kernel, mode=mode, cval=0.0)
 
 
-def mscn(img: np.ndarray, window: np.ndarray, padding: str) -> tuple[np.ndarray, np.ndarray]:
-    """Mean-subtracted contrast-normalised coefficients (C = 1) and the local sigma map."""
+def mscn(img: np.ndarray, window: np.ndarray, padding: str) -> np.ndarray:
+    """Mean-subtracted contrast-normalised coefficients with C = 1: (im - mu) / (sigma + 1)."""
     mu = imfilter(img, window, padding)
     sigma = np.sqrt(np.abs(imfilter(img * img, window, padding) - mu * mu))
-    return (img - mu) / (sigma + 1.0), sigma
+    return (img - mu) / (sigma + 1.0)
 
 
 def _first_argmin(values: np.ndarray) -> np.ndarray:

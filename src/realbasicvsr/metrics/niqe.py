@@ -7,12 +7,12 @@ from functools import lru_cache
 from importlib import resources
 
 import numpy as np
+from scipy.special import gamma as gamma_fn
 
 from ..errors import RealBasicVSRError
 from .color import planes
 from .imresize import imresize
 from .matlab import aggd_fit, fspecial_gaussian, mscn
-from scipy.special import gamma as gamma_fn
 
 BLOCK = 96
 # circshift offsets (rows, cols) of the four neighbour products
@@ -72,7 +72,7 @@ def niqe_features(plane: np.ndarray) -> np.ndarray:
     window = fspecial_gaussian(7, 7.0 / 6.0)
     per_scale = []
     for scale in (1, 2):
-        structdis, _ = mscn(im, window, "replicate")
+        structdis = mscn(im, window, "replicate")
         per_scale.append(_block_features(structdis, BLOCK // scale))
         im = imresize(im, 0.5)
     return np.concatenate(per_scale, axis=1)

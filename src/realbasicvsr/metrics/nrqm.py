@@ -62,7 +62,6 @@ class Forest:
         """Mean over trees of the leaf value reached by ``x`` (vectorised over trees)."""
         trees = np.arange(self.left.shape[1])
         node = np.zeros(len(trees), dtype=np.int64)
-        active = np.ones(len(trees), dtype=bool)
         for _ in range(self.left.shape[0]):
             active = self.left[node, trees] > 0
             if not active.any():
