@@ -98,3 +98,24 @@ def test_errors_are_one_line_and_leave_nothing_behind(tmp_path, capsys):
     assert "unknown degradation setting 'first.blur.probb'" in err
     assert all(line.startswith("realbasicvsr degrade: error:") for line in err.strip().splitlines())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml", "clean.mp4", "exists"]
+
+
+def test_walks_continue_across_windows(tmp_path):
+    src = make_video(tmp_path / "clean.mp4", n=9)
+    log = tmp_path / "p.json"
+    assert main(["degrade", str(src), "-o", str(tmp_path / "lq"), "--seed", "4", "--window", "2", "--quiet",
+                 "--params-json", str(log)]) == 0
+    assert len(list((tmp_path / "lq").iterdir())) == 9
+    drawn = json.loads(log.read_text())["drawn"]
+    steps = {"sigma_x": 0.02, "sigma_y": 0.02, "rotation": 0.31416, "beta_gaussian": 0.05, "beta_plateau": 0.1,
+             "omega": 0.0628, "sigma": 0.1, "quality": 3, "scale": 0.03}
+    checked = 0
+    for stage, op in drawn.items():
+        if not isinstance(op, dict) or not op["active"]:
+            continue
+        for name, values in op.items():
+            if name in steps and isinstance(values, list):
+                assert len(values) == 9
+                assert np.abs(np.diff(values)).max() <= steps[name] + 1e-9, (stage, name)
+                checked += 1
+    assert checked >= 3
