@@ -398,6 +398,21 @@ def upscale_frames(model, frames: Sequence[np.ndarray], device: str = "cpu", max
     return out
 
 
+def pick_device(name: str = "auto") -> str:
+    """'auto' -> 'cuda' when available, else 'cpu'; an unknown or unavailable device is a user error."""
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(name)
+    except RuntimeError as e:
+        raise RealBasicVSRError(f"--device {name!r} is not a torch device (use cpu, cuda or cuda:N)") from e
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RealBasicVSRError(f"--device {name}: CUDA is not available on this machine (use --device cpu)")
+    return str(dev)
+
+
 def _find_sub(dataset: Path, names: Sequence[str]) -> Path:
     for child in sorted(dataset.iterdir()):
         if child.is_dir() and child.name.lower() in names:
@@ -413,7 +428,7 @@ def run_test(
     metrics: Sequence[str] | None = None,
     frames: Sequence[int] | None = None,
     convention: str = "paper",
-    device: str = "cpu",
+    device: str = "auto",
     max_seq_len: int | None = None,
     dynamic_refine_thres: float | None = None,
     save_dir: str | os.PathLike | None = None,
@@ -448,6 +463,7 @@ def run_test(
     refs = _pair_refs(clips, gt_root) if gt_root is not None else [None] * len(clips)
     if save_dir is not None and Path(save_dir).exists() and any(Path(save_dir).iterdir()):
         raise RealBasicVSRError(f"--save folder {save_dir} is not empty; choose a new or empty folder")
+    device = pick_device(device)
     model = load_model(model_source, device=device, dynamic_refine_thres=dynamic_refine_thres)
     result = EvalResult(specs, title="Clip")
     for (name, path), ref_path in zip(clips, refs):

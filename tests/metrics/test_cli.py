@@ -172,6 +172,9 @@ def test_test_fails_fast_on_missing_nrqm_model_and_short_clips(tmp_path, tiny_ch
     assert main(["test", "--model", str(ckpt), "--dataset", str(tmp_path / "VideoLQ"), "--layout", "paired",
                  "--quiet"]) == 2
     assert "needs a sub-folder named lq" in capsys.readouterr().err
+    assert main(["test", "--model", str(ckpt), "--dataset", str(tmp_path / "VideoLQ"), "--metrics", "niqe",
+                 "--frames", "0", "--device", "bogus", "--quiet"]) == 2
+    assert "not a torch device" in capsys.readouterr().err
 
 
 def test_evaluate_nrqm_and_pi_with_an_explicit_model_file(tmp_path, tiny_nrqm_model, textured_image, monkeypatch,

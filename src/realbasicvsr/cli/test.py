@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metrics", default=None, help="comma-separated metrics (default: the layout's)")
     p.add_argument("--frames", default=None, help="frame indices to score (videolq default 0,50,99; paired: all)")
     p.add_argument("--convention", choices=("paper", "official"), default="paper", help="metric conventions")
-    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    p.add_argument("--device", default="auto", help="torch device: auto (CUDA if available, else CPU), cpu, cuda:N")
     p.add_argument("--max-seq-len", type=int, default=None, help="upscale clips in independent chunks of N frames")
     p.add_argument(
         "--refine-thres", type=float, default=None,
