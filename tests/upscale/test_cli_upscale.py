@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import numpy as np
@@ -154,3 +155,21 @@ def test_progress_bar_on_stderr(tmp_path, capsys):
     assert main(args) == 0
     err = capsys.readouterr().err
     assert "4/4" in err and "frame/s" in err
+
+
+@pytest.mark.slow
+def test_bundled_sample_through_python_api(tmp_path):
+    """The README's sample clip, through `realbasicvsr.upscale` (the golden small weights stand in for
+    the zoo model, which can't be downloaded here)."""
+    import realbasicvsr
+    from realbasicvsr.inference import OutputOptions, UpscaleSettings
+
+    sample = Path(__file__).resolve().parents[2] / "assets" / "sample.mp4"
+    out = tmp_path / "sample_x4.mp4"
+    settings = UpscaleSettings(model=str(SMALL_WEIGHTS), output=OutputOptions(progress=False))
+    report = realbasicvsr.upscale(sample, out, settings)
+    assert report.ok and report.results[0].frames == 24
+    with av.open(str(out)) as c:
+        v = c.streams.video[0]
+        assert (v.codec_context.width, v.codec_context.height) == (640, 480)
+    assert packets(out, "audio") == packets(sample, "audio")

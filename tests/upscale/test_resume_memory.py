@@ -97,3 +97,39 @@ def test_peak_memory_does_not_grow_with_clip_length(tmp_path):
         assert len(decode(tmp_path / f"out{n}.mp4")) == n
     print(f"peak RSS: 40 frames {rss[40]:.0f} MB, 400 frames {rss[400]:.0f} MB")
     assert rss[400] <= rss[40] * 1.15
+
+
+def test_frame_folder_output_resumes_after_a_crash(tmp_path):
+    from dataclasses import replace
+
+    from upscale_media import write_frames
+
+    from realbasicvsr import load_model
+    from realbasicvsr.inference import EngineOptions, OutputOptions, Upscaler, upscale_file
+    from realbasicvsr.io import read_image
+
+    src = write_frames(tmp_path / "in", 10)
+    up = Upscaler(load_model(SMALL_WEIGHTS), EngineOptions(device="cpu"))
+    calls = 0
+
+    def crashing(frames):
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise RuntimeError("simulated crash")
+        return up(frames)
+
+    out = tmp_path / "out"
+    opts = OutputOptions(chunk_frames=3, overlap=1, progress=False)
+    with pytest.raises(RuntimeError, match="simulated"):
+        upscale_file(src, out, crashing, opts)
+    assert not out.exists()
+    work = tmp_path / ".out.realbasicvsr-work"
+    (work / "frames" / "00000007.png").write_bytes(b"half-written frame of the crashed chunk")
+    res = upscale_file(src, out, up, replace(opts, resume=True))
+    assert res.resumed_frames == 6 and res.frames == 10
+    ref = upscale_file(src, tmp_path / "ref", up, opts)
+    assert ref.frames == 10
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "ref").iterdir()) and len(names) == 10
+    assert all(np.array_equal(read_image(out / n), read_image(tmp_path / "ref" / n)) for n in names)

@@ -182,6 +182,11 @@ class _SegmentWriter:
         self._thread.join()
         self._check()
 
+    def abort(self) -> None:
+        """Stop after writing the windows already computed, so their work survives for --resume."""
+        self._q.put(None)
+        self._thread.join()
+
     def _check(self) -> None:
         if self._error is not None:
             raise self._error
@@ -246,6 +251,9 @@ def _run_windows(source: FrameSource, upscaler, options: OutputOptions, kind: st
             writer.submit(window.index, outs, pts)
             bar.update(len(outs))
         writer.finish()
+    except BaseException:
+        writer.abort()
+        raise
     finally:
         bar.close()
 
@@ -254,8 +262,12 @@ def _open_work(work: Path, ident: dict, options: OutputOptions) -> _Manifest:
     if work.exists():
         if options.resume:
             manifest = _Manifest.load(work, ident)
-            for stale in work.glob("*.part*"):
+            for stale in work.glob("*.part"):
                 remove_path(stale)
+            done = manifest.frames_done
+            for png in (work / "frames").glob("*.png") if (work / "frames").is_dir() else ():
+                if int(png.stem) >= done:  # from a chunk that was interrupted half-way
+                    png.unlink()
             return manifest
         if not options.overwrite:
             raise RealBasicVSRError(
@@ -301,14 +313,12 @@ def _make_segment_writer(kind: str, work: Path, source: FrameSource, options: Ou
             finally:
                 enc.close()
             os.replace(part, work / name)
-        else:
-            name = f"seg_{index:06d}"
-            part = work / f"{name}.part"
-            part.mkdir(exist_ok=True)
-            start = manifest.frames_done
+        else:  # PNGs go straight into one folder; the manifest says which of them are complete
+            name = f"frames[{manifest.frames_done}:{manifest.frames_done + len(frames)}]"
+            folder = work / "frames"
+            folder.mkdir(exist_ok=True)
             for i, f in enumerate(frames):
-                write_image(part / f"{start + i:08d}.png", f)
-            os.replace(part, work / name)
+                write_image(folder / f"{manifest.frames_done + i:08d}.png", f)
         manifest.segments.append(
             {"name": name, "frames": len(frames), "first_time": str(Fraction(pts[0]) * source.time_base)}
         )
@@ -318,33 +328,31 @@ def _make_segment_writer(kind: str, work: Path, source: FrameSource, options: Ou
 
 
 def _finalize(kind: str, work: Path, out: Path, source: FrameSource, manifest: _Manifest, options: OutputOptions) -> list[str]:
-    """Join the segments into a temporary output beside ``out`` and rename it into place."""
-    tmp = out.parent / f".{out.name}.partial{out.suffix if kind != 'frames' else ''}"
-    remove_path(tmp)
-    warnings: list[str] = []
+    """Assemble the output from the finished segments and rename it into place in one step."""
+    if out.exists() and not options.overwrite:
+        raise RealBasicVSRError(f"{out} appeared while upscaling; not overwriting it")
     try:
-        if kind == "video":
-            segs = [(work / s["name"], Fraction(s["first_time"])) for s in manifest.segments]
-            warnings = mux_video(
-                segs, tmp, source=source.path if source.kind == "video" else None,
-                display_matrix=source.display_matrix, fmt=container_format(out),
-            )
-        elif kind == "frames":
-            tmp.mkdir()
-            for s in manifest.segments:
-                for f in sorted((work / s["name"]).iterdir()):
-                    os.replace(f, tmp / f.name)
-        else:
-            png = next(iter(sorted((work / manifest.segments[0]["name"]).iterdir())))
-            write_image(tmp, read_image(png))
-        if out.exists() and not options.overwrite:
-            raise RealBasicVSRError(f"{out} appeared while upscaling; not overwriting it")
-        publish(tmp, out)
+        if kind == "frames":
+            publish(work / "frames", out)  # already complete: a single rename
+            return []
+        tmp = out.parent / f".{out.name}.partial{out.suffix}"
+        remove_path(tmp)
+        try:
+            warnings: list[str] = []
+            if kind == "video":
+                segs = [(work / s["name"], Fraction(s["first_time"])) for s in manifest.segments]
+                warnings = mux_video(
+                    segs, tmp, source=source.path if source.kind == "video" else None,
+                    display_matrix=source.display_matrix, fmt=container_format(out),
+                )
+            else:
+                write_image(tmp, read_image(work / "frames" / "00000000.png"))
+            publish(tmp, out)
+        finally:
+            remove_path(tmp)
+        return warnings
     except OSError as e:
         raise RealBasicVSRError(f"writing {out} failed: {e.strerror or e}") from e
-    finally:
-        remove_path(tmp)
-    return warnings
 
 
 def _progress(source: FrameSource, initial: int, enabled: bool, name: str):
