@@ -413,11 +413,28 @@ def pick_device(name: str = "auto") -> str:
     return str(dev)
 
 
-def _find_sub(dataset: Path, names: Sequence[str]) -> Path:
-    for child in sorted(dataset.iterdir()):
-        if child.is_dir() and child.name.lower() in names:
-            return child
-    raise RealBasicVSRError(f"paired layout: {dataset} needs a sub-folder named {' or '.join(names)}")
+LQ_FOLDERS = ("lq", "input", "bix4", "bdx4")
+GT_FOLDERS = ("gt", "hr")
+
+
+def _find_sub(dataset: Path, given: str | os.PathLike | None, names: Sequence[str], flag: str) -> Path:
+    """The LQ or GT folder of a paired dataset: ``given`` (relative to ``dataset`` or absolute), else the
+    one sub-folder whose name (any case) is in ``names``."""
+    if given is not None:
+        path = Path(given) if Path(given).is_absolute() else dataset / given
+        if not path.is_dir():
+            raise RealBasicVSRError(f"{flag} {given}: no such folder under {dataset}")
+        return path
+    found = [c for c in sorted(dataset.iterdir()) if c.is_dir() and c.name.lower() in names]
+    if not found:
+        raise RealBasicVSRError(
+            f"paired layout: {dataset} needs a sub-folder named {' or '.join(names)} (or name it with {flag})"
+        )
+    if len(found) > 1:
+        raise RealBasicVSRError(
+            f"paired layout: {dataset} has several candidates ({', '.join(c.name for c in found)}); choose with {flag}"
+        )
+    return found[0]
 
 
 def run_test(
@@ -433,13 +450,16 @@ def run_test(
     dynamic_refine_thres: float | None = None,
     save_dir: str | os.PathLike | None = None,
     nrqm_model: str | os.PathLike | None = None,
+    lq_dir: str | os.PathLike | None = None,
+    gt_dir: str | os.PathLike | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> EvalResult:
     """Upscale every clip of ``dataset`` with the model and score it.
 
     'videolq': every sub-folder (or video) is a clip; frames 0/50/99 are scored with NRQM/NIQE/PI/BRISQUE
     on Y (the paper's protocol). 'paired': ``dataset/lq/<clip>`` is upscaled and compared with
-    ``dataset/gt/<clip>`` (PSNR/SSIM on Y, all frames). ``save_dir`` keeps the upscaled frames as PNGs.
+    ``dataset/gt/<clip>`` (PSNR/SSIM on Y, all frames); ``lq_dir``/``gt_dir`` name other sub-folders
+    (e.g. Vid4's BIx4 and GT). ``save_dir`` keeps the upscaled frames as PNGs.
     """
     from .checkpoint import load_model
 
@@ -451,7 +471,8 @@ def run_test(
         metrics = parse_metrics(metrics or VIDEOLQ_METRICS)
         frames = VIDEOLQ_FRAMES if frames is None else frames
     elif layout == "paired":
-        lq_root, gt_root = _find_sub(dataset, ("lq", "input")), _find_sub(dataset, ("gt", "hr"))
+        lq_root = _find_sub(dataset, lq_dir, LQ_FOLDERS, "--lq")
+        gt_root = _find_sub(dataset, gt_dir, GT_FOLDERS, "--gt")
         metrics = parse_metrics(metrics or PAIRED_METRICS)
     else:
         raise RealBasicVSRError(f"unknown layout {layout!r}; choose videolq or paired")

@@ -112,7 +112,8 @@ def test_test_paired_layout_scores_the_model_output(tmp_path, tiny_checkpoint, t
     lq = [f[::4, ::4].copy() for f in gt]
     _clip(tmp_path / "set" / "LQ" / "walk", lq)
     _clip(tmp_path / "set" / "GT" / "walk", gt)
-    rc = main(["test", "--model", str(ckpt), "--dataset", str(tmp_path / "set"), "--layout", "paired",
+    _clip(tmp_path / "set" / "decoy" / "walk", gt)  # other sub-folders are ignored
+    rc = main(["test", "--model", str(ckpt), "--dataset", str(tmp_path / "set"), "--layout", "paired", "--gt", "GT",
                "--save", str(tmp_path / "sr"), "--json", str(tmp_path / "t.json"), "--quiet"])
     out = capsys.readouterr().out
     assert rc == 0
@@ -172,6 +173,14 @@ def test_test_fails_fast_on_missing_nrqm_model_and_short_clips(tmp_path, tiny_ch
     assert main(["test", "--model", str(ckpt), "--dataset", str(tmp_path / "VideoLQ"), "--layout", "paired",
                  "--quiet"]) == 2
     assert "needs a sub-folder named lq" in capsys.readouterr().err
+    for sub in ("BIx4", "BDx4", "GT"):
+        (tmp_path / "UDM10" / sub).mkdir(parents=True)
+    assert main(["test", "--model", str(ckpt), "--dataset", str(tmp_path / "UDM10"), "--layout", "paired",
+                 "--quiet"]) == 2
+    assert "several candidates (BDx4, BIx4); choose with --lq" in capsys.readouterr().err
+    assert main(["test", "--model", str(ckpt), "--dataset", str(tmp_path / "UDM10"), "--layout", "paired",
+                 "--lq", "BIx8", "--quiet"]) == 2
+    assert "--lq BIx8: no such folder" in capsys.readouterr().err
     assert main(["test", "--model", str(ckpt), "--dataset", str(tmp_path / "VideoLQ"), "--metrics", "niqe",
                  "--frames", "0", "--device", "bogus", "--quiet"]) == 2
     assert "not a torch device" in capsys.readouterr().err

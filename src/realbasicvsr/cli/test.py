@@ -17,6 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, help="model-zoo name or checkpoint file")
     p.add_argument("--dataset", required=True, help="dataset folder")
     p.add_argument("--layout", choices=("videolq", "paired"), default="videolq")
+    p.add_argument("--lq", default=None, metavar="DIR", help="paired: the LQ sub-folder (default: lq, input, BIx4 or BDx4)")
+    p.add_argument("--gt", default=None, metavar="DIR", help="paired: the ground-truth sub-folder (default: gt or HR)")
     p.add_argument("--metrics", default=None, help="comma-separated metrics (default: the layout's)")
     p.add_argument("--frames", default=None, help="frame indices to score (videolq default 0,50,99; paired: all)")
     p.add_argument("--convention", choices=("paper", "official"), default="paper", help="metric conventions")
@@ -58,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
         dynamic_refine_thres=args.refine_thres,
         save_dir=args.save,
         nrqm_model=args.nrqm_model,
+        lq_dir=args.lq,
+        gt_dir=args.gt,
         progress=None if args.quiet else stderr_progress,
     )
     print(format_markdown(result, per_frame=args.per_frame))
