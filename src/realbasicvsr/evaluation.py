@@ -382,35 +382,17 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
 # ------------------------------------------------------------------------------------------ test run
 
 
-def upscale_frames(model, frames: Sequence[np.ndarray], device: str = "cpu", max_seq_len: int | None = None) -> list[np.ndarray]:
-    """Run RealBasicVSR on a whole clip (or independent chunks of ``max_seq_len`` frames): RGB /255 in,
-    output clamped to [0, 1], x255 and rounded to uint8."""
-    import torch
+def upscale_frames(upscaler, frames: Sequence[np.ndarray], chunk_frames: int | None = None, overlap: int = 4) -> list[np.ndarray]:
+    """Upscale a clip with an ``inference.Upscaler``: whole (the paper's protocol) or in temporal chunks of
+    ``chunk_frames`` with ``overlap`` context frames on each side; uint8 RGB in and out."""
+    from .inference.chunks import iter_windows
 
-    step = len(frames) if not max_seq_len else max_seq_len
+    if not chunk_frames or chunk_frames >= len(frames):
+        return upscaler(list(frames))
     out: list[np.ndarray] = []
-    with torch.no_grad():
-        for start in range(0, len(frames), step):
-            chunk = np.stack(frames[start : start + step])
-            x = torch.from_numpy(chunk).to(device).permute(0, 3, 1, 2).float().div(255.0).unsqueeze(0)
-            y = model(x)[0].clamp(0, 1).mul(255.0).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-            out.extend(list(y))
+    for window in iter_windows(iter(frames), chunk_frames, overlap):
+        out += upscaler(window.items)[window.keep]
     return out
-
-
-def pick_device(name: str = "auto") -> str:
-    """'auto' -> 'cuda' when available, else 'cpu'; an unknown or unavailable device is a user error."""
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        dev = torch.device(name)
-    except RuntimeError as e:
-        raise RealBasicVSRError(f"--device {name!r} is not a torch device (use cpu, cuda or cuda:N)") from e
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RealBasicVSRError(f"--device {name}: CUDA is not available on this machine (use --device cpu)")
-    return str(dev)
 
 
 LQ_FOLDERS = ("lq", "input", "bix4", "bdx4")
@@ -445,8 +427,9 @@ def run_test(
     metrics: Sequence[str] | None = None,
     frames: Sequence[int] | None = None,
     convention: str = "paper",
-    device: str = "auto",
-    max_seq_len: int | None = None,
+    engine=None,
+    chunk_frames: int | None = None,
+    overlap: int = 4,
     dynamic_refine_thres: float | None = None,
     save_dir: str | os.PathLike | None = None,
     nrqm_model: str | os.PathLike | None = None,
@@ -459,9 +442,11 @@ def run_test(
     'videolq': every sub-folder (or video) is a clip; frames 0/50/99 are scored with NRQM/NIQE/PI/BRISQUE
     on Y (the paper's protocol). 'paired': ``dataset/lq/<clip>`` is upscaled and compared with
     ``dataset/gt/<clip>`` (PSNR/SSIM on Y, all frames); ``lq_dir``/``gt_dir`` name other sub-folders
-    (e.g. Vid4's BIx4 and GT). ``save_dir`` keeps the upscaled frames as PNGs.
+    (e.g. Vid4's BIx4 and GT). ``save_dir`` keeps the upscaled frames as PNGs. ``engine``
+    (``inference.EngineOptions``) sets device, precision and tiling; clips run whole unless ``chunk_frames``.
     """
     from .checkpoint import load_model
+    from .inference import EngineOptions, Upscaler
 
     dataset = Path(dataset)
     if not dataset.is_dir():
@@ -484,8 +469,9 @@ def run_test(
     refs = _pair_refs(clips, gt_root) if gt_root is not None else [None] * len(clips)
     if save_dir is not None and Path(save_dir).exists() and any(Path(save_dir).iterdir()):
         raise RealBasicVSRError(f"--save folder {save_dir} is not empty; choose a new or empty folder")
-    device = pick_device(device)
-    model = load_model(model_source, device=device, dynamic_refine_thres=dynamic_refine_thres)
+    if chunk_frames is not None and (chunk_frames < 1 or overlap < 0):
+        raise RealBasicVSRError("--chunk-frames must be >= 1 and --overlap >= 0")
+    upscaler = Upscaler(load_model(model_source, dynamic_refine_thres=dynamic_refine_thres), engine or EngineOptions())
     result = EvalResult(specs, title="Clip")
     for (name, path), ref_path in zip(clips, refs):
         if progress:
@@ -493,7 +479,7 @@ def run_test(
         lq = [f for _, f in read_clip(path, None)]
         if frames is not None:
             _check_range(path, frames, len(lq))
-        sr = upscale_frames(model, lq, device=device, max_seq_len=max_seq_len)
+        sr = upscale_frames(upscaler, lq, chunk_frames, overlap)
         if save_dir is not None:
             with open_sink(Path(save_dir) / name) as sink:
                 for f in sr:

@@ -22,8 +22,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metrics", default=None, help="comma-separated metrics (default: the layout's)")
     p.add_argument("--frames", default=None, help="frame indices to score (videolq default 0,50,99; paired: all)")
     p.add_argument("--convention", choices=("paper", "official"), default="paper", help="metric conventions")
-    p.add_argument("--device", default="auto", help="torch device: auto (CUDA if available, else CPU), cpu, cuda:N")
-    p.add_argument("--max-seq-len", type=int, default=None, help="upscale clips in independent chunks of N frames")
+    p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"],
+                   help="auto = fp16 on CUDA, fp32 elsewhere")
+    p.add_argument("--tile", type=int, default=0, help="spatial tile size in input pixels (default 0: whole frames)")
+    p.add_argument("--chunk-frames", type=int, default=None,
+                   help="upscale clips in temporal chunks of N frames (default: whole clips, the paper's protocol)")
+    p.add_argument("--overlap", type=int, default=4, help="context frames on each side of a chunk (default 4)")
     p.add_argument(
         "--refine-thres", type=float, default=None,
         help="dynamic_refine_thres in 0-255 units (default: the checkpoint's 255, one cleaning pass)",
@@ -41,13 +46,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import RealBasicVSRError
     from ..evaluation import (
         format_markdown, format_summary, parse_frames, run_test, stderr_progress, to_csv, to_json, write_text_atomic,
     )
 
-    if args.max_seq_len is not None and args.max_seq_len < 1:
-        raise RealBasicVSRError("--max-seq-len must be >= 1")
+    from ..inference import EngineOptions
+
     result = run_test(
         args.model,
         args.dataset,
@@ -55,8 +59,9 @@ def run(args: argparse.Namespace) -> int:
         metrics=args.metrics,
         frames=parse_frames(args.frames),
         convention=args.convention,
-        device=args.device,
-        max_seq_len=args.max_seq_len,
+        engine=EngineOptions(device=args.device, precision=args.precision, tile=max(0, args.tile)),
+        chunk_frames=args.chunk_frames,
+        overlap=args.overlap,
         dynamic_refine_thres=args.refine_thres,
         save_dir=args.save,
         nrqm_model=args.nrqm_model,

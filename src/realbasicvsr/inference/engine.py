@@ -24,7 +24,10 @@ def resolve_device(name: str = "auto") -> torch.device:
         if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    dev = torch.device(name)
+    try:
+        dev = torch.device(name)
+    except RuntimeError as e:
+        raise RealBasicVSRError(f"--device {name!r} is not a device (use auto, cpu, cuda, cuda:N or mps)") from e
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise RealBasicVSRError(f"--device {name}: CUDA is not available on this machine (try --device cpu)")
     if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
