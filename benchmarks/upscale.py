@@ -3,7 +3,7 @@
 Runs on the CPU (or --device cuda). Weights: --model (a checkpoint or zoo name), else a randomly
 initialised model of the released architecture (c64b20), which costs the same as the real one.
 
-    python benchmarks/upscale.py                      # quick: 64x96 frames, clips of 12 and 48 frames
+    python benchmarks/upscale.py                      # quick: 64x96 frames, clips of 24 and 96 frames
     python benchmarks/upscale.py --size 180x320 --lengths 20,80 --chunk-frames 10
 """
 
@@ -79,7 +79,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None)
     ap.add_argument("--size", default="64x96", help="LR frame size HxW")
-    ap.add_argument("--lengths", default="12,48", help="clip lengths for the memory table")
+    ap.add_argument("--lengths", default="24,96", help="clip lengths for the memory table")
     ap.add_argument("--chunk-frames", type=int, default=8)
     ap.add_argument("--overlap", type=int, default=2)
     ap.add_argument("--device", default="cpu")
