@@ -27,6 +27,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--channel", choices=("gray", "y", "rgb"), default=None, help="override the channel of every metric")
     p.add_argument("--crop-border", type=int, default=None, help="override the border crop of every metric")
+    add_report_options(p)
+    p.set_defaults(func=run)
+
+
+def add_report_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by `evaluate` and `test`: the NRQM model, report files, table detail, quietness."""
     p.add_argument(
         "--nrqm-model", default=None, metavar="FILE",
         help="Ma et al.'s model.mat (or .npz) for nrqm/pi (default: $REALBASICVSR_NRQM_MODEL or the cache folder)",
@@ -35,12 +41,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--csv", default=None, metavar="FILE", help="also write per-frame and per-clip scores as CSV")
     p.add_argument("--per-frame", action="store_true", help="also list every scored frame in the table")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
-    p.set_defaults(func=run)
+
+
+def write_reports(args: argparse.Namespace, result) -> None:
+    """The --json/--csv files, each written atomically."""
+    from ..evaluation import to_csv, to_json, write_text_atomic
+
+    if args.json:
+        write_text_atomic(args.json, to_json(result))
+    if args.csv:
+        write_text_atomic(args.csv, to_csv(result))
 
 
 def run(args: argparse.Namespace) -> int:
     from ..evaluation import (
-        evaluate, format_markdown, parse_frames, stderr_progress, to_csv, to_json, write_text_atomic,
+        evaluate, format_markdown, parse_frames, stderr_progress,
     )
 
     metrics = args.metrics or ("niqe,brisque,psnr,ssim" if args.ref else "niqe,brisque")
@@ -57,8 +72,5 @@ def run(args: argparse.Namespace) -> int:
         progress=None if args.quiet else stderr_progress,
     )
     print(format_markdown(result, per_frame=args.per_frame), end="")
-    if args.json:
-        write_text_atomic(args.json, to_json(result))
-    if args.csv:
-        write_text_atomic(args.csv, to_csv(result))
+    write_reports(args, result)
     return 0

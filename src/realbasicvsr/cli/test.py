@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .evaluate import add_report_options, write_reports
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -34,22 +36,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="dynamic_refine_thres in 0-255 units (default: the checkpoint's 255, one cleaning pass)",
     )
     p.add_argument("--save", default=None, metavar="DIR", help="also keep the upscaled frames (PNG) per clip")
-    p.add_argument(
-        "--nrqm-model", default=None, metavar="FILE",
-        help="Ma et al.'s model.mat (or .npz) for nrqm/pi (default: $REALBASICVSR_NRQM_MODEL or the cache folder)",
-    )
-    p.add_argument("--json", default=None, metavar="FILE", help="also write all scores as JSON")
-    p.add_argument("--csv", default=None, metavar="FILE", help="also write per-frame and per-clip scores as CSV")
-    p.add_argument("--per-frame", action="store_true", help="also list every scored frame in the table")
-    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    add_report_options(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..evaluation import (
-        format_markdown, format_summary, parse_frames, run_test, stderr_progress, to_csv, to_json, write_text_atomic,
+        format_markdown, format_summary, parse_frames, run_test, stderr_progress,
     )
-
     from ..inference import EngineOptions
 
     result = run_test(
@@ -72,8 +66,5 @@ def run(args: argparse.Namespace) -> int:
     print(format_markdown(result, per_frame=args.per_frame))
     model_name = Path(args.model).stem if Path(args.model).is_file() else args.model
     print(format_summary(result, model_name, Path(args.dataset).resolve().name), end="")
-    if args.json:
-        write_text_atomic(args.json, to_json(result))
-    if args.csv:
-        write_text_atomic(args.csv, to_csv(result))
+    write_reports(args, result)
     return 0
