@@ -165,3 +165,17 @@ def test_batch_continues_past_failures(tmp_path, capsys):
     assert len(list((out / "shots").glob("*.png"))) == 3  # a frame folder stays a frame folder
     assert read_image(out / "still.png").shape == (192, 256, 3)
     assert not (out / "broken.mp4").exists()
+
+
+def test_overwrite_never_replaces_a_folder_with_other_content(tmp_path, capsys):
+    src = write_video(tmp_path / "in.mp4", 2, audio=False)
+    folder = tmp_path / "mystuff"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep me")
+    assert main(["upscale", str(src), "-o", str(folder), "--overwrite", *BASE]) == 2
+    assert "more than frames" in capsys.readouterr().err
+    assert (folder / "notes.txt").read_text() == "keep me"
+    # an earlier frame output is replaced on request
+    assert main(["upscale", str(src), "-o", str(tmp_path / "frames"), *BASE]) == 0
+    assert main(["upscale", str(src), "-o", str(tmp_path / "frames"), "--overwrite", *BASE]) == 0
+    assert len(list((tmp_path / "frames").iterdir())) == 2

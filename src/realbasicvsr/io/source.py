@@ -128,6 +128,12 @@ def check_output_path(output: Path, inputs: list[Path], overwrite: bool) -> None
             raise RealBasicVSRError(f"output {output} would overwrite or sit inside the input {inp}")
     if output.exists() and not overwrite:
         raise RealBasicVSRError(f"{output} already exists; pass --overwrite to replace it")
+    if output.is_dir() and not output.is_symlink():
+        if is_video_path(output) or any(not (p.is_file() and is_image_path(p)) for p in output.iterdir()):
+            raise RealBasicVSRError(
+                f"{output} is a folder that holds more than frames; --overwrite only replaces earlier outputs. "
+                "Choose another output path"
+            )
 
 
 def publish(tmp: Path, final: Path) -> None:
