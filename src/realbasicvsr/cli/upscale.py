@@ -26,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     g.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"],
                    help="auto = fp16 on CUDA, fp32 elsewhere")
-    g.add_argument("--chunk-frames", type=int, default=24, help="frames written per temporal chunk (default 24)")
+    g.add_argument("--chunk-frames", type=int, default=None,
+                   help="frames written per temporal chunk (default 24, fewer for frames too big for memory)")
     g.add_argument("--overlap", type=int, default=4, help="context frames on each side of a chunk (default 4)")
     g.add_argument("--tile", type=int, default=0,
                    help="spatial tile size in input pixels; 0 = automatic (tiles only when a chunk would not fit memory)")
@@ -61,9 +62,10 @@ def run(args: argparse.Namespace) -> int:
         engine=EngineOptions(device=args.device, precision=args.precision, tile=max(0, args.tile),
                              tile_overlap=args.tile_overlap, outscale=args.outscale),
         output=OutputOptions(codec=args.codec, crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt, fps=args.fps,
-                             chunk_frames=args.chunk_frames, overlap=args.overlap, overwrite=args.overwrite,
+                             chunk_frames=24 if args.chunk_frames is None else args.chunk_frames, overlap=args.overlap, overwrite=args.overwrite,
                              resume=args.resume, progress=not args.no_progress),
         auto_tile=not args.no_tile,
+        auto_chunk=args.chunk_frames is None,
         ext=args.ext,
     )
     if args.dry_run:

@@ -17,7 +17,7 @@ from ..io.video import check_encoder, is_video_path
 from .engine import EngineOptions, Upscaler, output_size, resolve_device
 from .job import JobResult, OutputOptions, output_kind, settings_identity, upscale_file
 from .tiles import tile_starts
-from .plan import ArchSize, assumed_gflops_per_second, auto_tile, default_memory_budget, gflops_per_frame, window_bytes
+from .plan import ArchSize, assumed_gflops_per_second, default_memory_budget, fit_window, gflops_per_frame, output_bytes, window_bytes
 
 
 @dataclass
@@ -29,6 +29,7 @@ class UpscaleSettings:
     engine: EngineOptions = field(default_factory=EngineOptions)
     output: OutputOptions = field(default_factory=OutputOptions)
     auto_tile: bool = True  # pick a tile size when a window would not fit the memory budget
+    auto_chunk: bool = True  # shrink chunks of very large frames so their x4 outputs fit in memory
     ext: str | None = None  # batch: output extension for video/frame-folder inputs (".mp4" by default)
 
 
@@ -114,13 +115,14 @@ def _rank_device(name: str) -> str:
     return name
 
 
-def _job_engine(settings: UpscaleSettings, arch: ArchSize, size: tuple[int, int], device_type: str) -> EngineOptions:
-    eng = settings.engine
-    if settings.auto_tile and not eng.tile:
-        window = settings.output.chunk_frames + 2 * settings.output.overlap
-        tile = auto_tile(arch, size[1], size[0], window, default_memory_budget(device_type), eng.tile_overlap)
-        eng = replace(eng, tile=tile)
-    return eng
+def _job_plan(settings: UpscaleSettings, arch: ArchSize, size: tuple[int, int], device_type: str) -> tuple[EngineOptions, OutputOptions]:
+    """The engine and output options for one input: tile size and chunk length fitted to memory."""
+    eng, o = settings.engine, settings.output
+    tile, chunk = fit_window(
+        arch, size[1], size[0], o.chunk_frames, o.overlap, default_memory_budget(device_type), eng.tile,
+        eng.tile_overlap, auto_chunk=settings.auto_chunk, auto_tile_size=settings.auto_tile,
+    )
+    return replace(eng, tile=tile), replace(o, chunk_frames=chunk)
 
 
 def describe_plan(jobs: list[tuple[Path, Path]], settings: UpscaleSettings) -> str:
@@ -133,27 +135,27 @@ def describe_plan(jobs: list[tuple[Path, Path]], settings: UpscaleSettings) -> s
     speed = assumed_gflops_per_second(device.type, precision, torch.get_num_threads())
     o = settings.output
     lines = [f"model {settings.model} (mid_channels={arch.mid_channels}, blocks={arch.num_propagation_blocks}/"
-             f"{arch.num_cleaning_blocks}) on {device} {precision}; chunks of {o.chunk_frames} frames + {o.overlap} "
-             f"context frames each side"]
+             f"{arch.num_cleaning_blocks}) on {device} {precision}; {o.overlap} context frames each side of a chunk"]
     total_s = 0.0
     for inp, out in jobs:
         with open_source(inp, fps=o.fps) as src:
             w, h = src.size
             kind = output_kind(src, out)
-            eng = _job_engine(settings, arch, (w, h), device.type)
+            eng, jo = _job_plan(settings, arch, (w, h), device.type)
             ow, oh = output_size(w, h, eng.outscale, even=kind == "video")
             n = src.num_frames
-            window = o.chunk_frames + 2 * o.overlap
+            window = jo.chunk_frames + 2 * jo.overlap
             th, tw = (min(eng.tile, h), min(eng.tile, w)) if eng.tile else (h, w)
             tiles = len(tile_starts(h, eng.tile, eng.tile_overlap)) * len(tile_starts(w, eng.tile, eng.tile_overlap)) if eng.tile else 1
             gf = gflops_per_frame(arch, th, tw, min(window, n or window)) * tiles
             secs = gf / speed * (n or 0)
             total_s += secs
-            mem = window_bytes(arch, th, tw, window) / 2**30
+            mem = (window_bytes(arch, th, tw, window) + output_bytes(h, w, window)) / 2**30
             rate = f"{float(src.rate):.3f} fps" if src.kind == "video" else f"{float(src.rate):g} fps (frames)"
             lines.append(
                 f"{inp} -> {out} [{kind}]: {n if n is not None else '?'} frames {w}x{h} -> {ow}x{oh}, {rate}; "
-                f"{'tiles ' + str(eng.tile) + 'px' if eng.tile else 'no tiling'}; ~{gf:.0f} GFLOP/frame, "
+                f"chunks of {jo.chunk_frames}; {'tiles ' + str(eng.tile) + 'px' if eng.tile else 'no tiling'}; "
+                f"~{gf:.0f} GFLOP/frame, "
                 f"~{mem:.1f} GiB per window, ~{_fmt_time(secs)}"
             )
     lines.append(f"total: {len(jobs)} job(s), ~{_fmt_time(total_s)} at ~{speed:.0f} GFLOP/s (a rough guess)")
@@ -208,10 +210,11 @@ def upscale(
             with open_source(inp, fps=o.fps) as src:
                 size = src.size
                 even = output_kind(src, out) == "video"
-            eng = replace(_job_engine(settings, arch, size, device.type), device=str(device), even_size=even)
+            eng, jo = _job_plan(settings, arch, size, device.type)
+            eng = replace(eng, device=str(device), even_size=even)
             upscaler = Upscaler(model, eng)
             ident = settings_identity(settings.model, replace(eng, device="")) | {"thres": settings.dynamic_refine_thres}
-            result = upscale_file(inp, out, upscaler, o, identity=ident)
+            result = upscale_file(inp, out, upscaler, jo, identity=ident)
         except RealBasicVSRError as e:
             if not batch:
                 raise

@@ -43,6 +43,29 @@ def window_bytes(arch: ArchSize, height: int, width: int, frames: int) -> int:
     return frames * per_frame + transient
 
 
+def output_bytes(height: int, width: int, frames: int) -> int:
+    """Full-size buffers of one window that tiling cannot shrink: the x4 float result and its uint8 copy."""
+    return frames * 16 * height * width * 3 * (4 + 1)
+
+
+def fit_window(
+    arch: ArchSize, height: int, width: int, chunk: int, overlap: int, budget_bytes: int,
+    tile: int, tile_overlap: int, *, auto_chunk: bool, auto_tile_size: bool,
+) -> tuple[int, int]:
+    """(tile, chunk) for a frame size: with ``auto_chunk`` the chunk shrinks until the window's full-size
+    outputs take at most half the budget, but not below ``2 * overlap`` (context frames would then cost
+    more than the frames written); with ``auto_tile_size`` (and no explicit tile) a tile is picked so the
+    model's working set fits what is left."""
+    if auto_chunk:
+        floor = max(1, 2 * overlap)
+        while chunk > floor and output_bytes(height, width, chunk + 2 * overlap) > budget_bytes // 2:
+            chunk -= 1
+    if auto_tile_size and not tile:
+        rest = budget_bytes - output_bytes(height, width, chunk + 2 * overlap)
+        tile = auto_tile(arch, height, width, chunk + 2 * overlap, max(rest, budget_bytes // 4), tile_overlap)
+    return tile, chunk
+
+
 def auto_tile(arch: ArchSize, height: int, width: int, frames: int, budget_bytes: int, overlap: int) -> int:
     """0 (no tiling) if a whole window fits ``budget_bytes``, else the largest tile that does."""
     if window_bytes(arch, height, width, frames) <= budget_bytes:
