@@ -173,3 +173,18 @@ def test_bundled_sample_through_python_api(tmp_path):
         v = c.streams.video[0]
         assert (v.codec_context.width, v.codec_context.height) == (640, 480)
     assert packets(out, "audio") == packets(sample, "audio")
+
+
+def test_audio_the_container_cannot_hold_is_reencoded(tmp_path, capsys):
+    src = write_video(tmp_path / "in.mp4", 8)  # AAC audio: WebM only takes Opus/Vorbis
+    out = tmp_path / "out.webm"
+    assert main(["upscale", str(src), "-o", str(out), "--codec", "libvpx-vp9", *BASE]) == 0
+    assert "re-encoded it as libopus" in capsys.readouterr().err
+    with av.open(str(out)) as c:
+        assert c.streams.video[0].codec_context.name == "vp9"
+        a = c.streams.audio[0]
+        assert a.codec_context.name == "opus"
+        decoded = sum(f.samples for f in c.decode(a))
+    with av.open(str(src)) as c:
+        expected = sum(f.samples for f in c.decode(c.streams.audio[0])) * 48000 / c.streams.audio[0].rate
+    assert decoded == pytest.approx(expected, rel=0.05)

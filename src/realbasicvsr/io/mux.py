@@ -77,17 +77,40 @@ def _video_packets(segments: list[tuple[Path, Fraction]], out_stream) -> Iterato
                 i += 1
 
 
-def _copied_packets(source, mapping: dict) -> Iterator[tuple[float, int, av.Packet]]:
+def _copied_packets(source, mapping: dict, transcoded: set) -> Iterator[tuple[float, int, av.Packet]]:
+    """The source's audio/subtitle packets, copied, or re-encoded for streams in ``transcoded``."""
     if not mapping:
         return
     streams = [s for s in source.streams if s.index in mapping]
     for packet in source.demux(streams):
+        index = packet.stream.index
+        if index in transcoded:
+            for frame in packet.decode():
+                yield from _stamped(mapping[index].encode(frame))
+            continue
         if packet.pts is None and packet.dts is None:
             continue
+        packet.stream = mapping[index]
+        yield from _stamped([packet])
+    for index in transcoded:
+        yield from _stamped(mapping[index].encode(None))
+
+
+def _stamped(packets) -> Iterator[tuple[float, int, av.Packet]]:
+    for packet in packets:
         key = packet.dts if packet.dts is not None else packet.pts
-        t = float(key * packet.time_base)
-        packet.stream = mapping[packet.stream.index]
-        yield t, 1, packet
+        if key is not None:
+            yield float(key * packet.time_base), 1, packet
+
+
+def _transcode_stream(out, stream, dest: Path):
+    """An AAC (Opus for WebM) output stream for audio whose codec the output container can't hold."""
+    codec = "libopus" if dest.suffix.lower() in (".webm", ".ogv") else "aac"
+    rate = stream.rate if codec == "aac" else 48000
+    layout = stream.layout.name if stream.layout and stream.layout.nb_channels <= 2 else "stereo"
+    o = out.add_stream(codec, rate=rate, layout=layout)
+    o.metadata.update(stream.metadata)
+    return o, codec
 
 
 def mux_video(
@@ -115,7 +138,7 @@ def mux_video(
         try:
             if display_matrix is not None and display_matrix != IDENTITY_MATRIX:
                 vstream.set_display_matrix(display_matrix)
-            mapping = {}
+            mapping, transcoded = {}, set()
             if src is not None:
                 out.metadata.update({k: v for k, v in src.metadata.items() if k.lower() != "encoder"})
                 vin = src.streams.video[0]
@@ -123,17 +146,22 @@ def mux_video(
                 for s in src.streams:
                     if s.type not in ("audio", "subtitle"):
                         continue
+                    name = s.codec_context.name if s.codec_context else "?"
                     try:
                         o = out.add_stream_from_template(s)
+                        o.metadata.update(s.metadata)
                     except (ValueError, av.error.FFmpegError) as e:
-                        name = s.codec_context.name if s.codec_context else "?"
-                        warnings.append(f"{s.type} stream #{s.index} ({name}) cannot be stored in "
-                                        f"{Path(dest).suffix or fmt}; dropped it ({e}). Use .mkv to keep it")
-                        continue
-                    o.metadata.update(s.metadata)
+                        if s.type != "audio":
+                            warnings.append(f"{s.type} stream #{s.index} ({name}) cannot be stored in "
+                                            f"{Path(dest).suffix or fmt}; dropped it ({e}). Use .mkv to keep it")
+                            continue
+                        o, codec = _transcode_stream(out, s, Path(dest))
+                        transcoded.add(s.index)
+                        warnings.append(f"audio stream #{s.index} ({name}) cannot be copied into "
+                                        f"{Path(dest).suffix or fmt}; re-encoded it as {codec}. Use .mkv to copy it")
                     mapping[s.index] = o
             merged = heapq.merge(
-                _video_packets(segments, vstream), _copied_packets(src, mapping) if src else iter(()),
+                _video_packets(segments, vstream), _copied_packets(src, mapping, transcoded) if src else iter(()),
                 key=lambda item: (item[0], item[1]),
             )
             for _, _, packet in merged:
