@@ -77,12 +77,14 @@ def test_vfr_timestamps_kept(tmp_path):
     assert times == pytest.approx([p / 30000 for p in pts], abs=1e-6)
 
 
-def test_rotation_kept(tmp_path):
-    src = write_video(tmp_path / "rot.mp4", 4, rotation=90, audio=False)
+def test_rotation_and_metadata_kept(tmp_path):
+    meta = {"title": "Holiday 1987", "comment": "tape 3"}
+    src = write_video(tmp_path / "rot.mp4", 4, rotation=90, audio=False, metadata=meta)
     out = tmp_path / "out.mp4"
     assert main(["upscale", str(src), "-o", str(out), *BASE]) == 0
     with av.open(str(out)) as c:
         assert next(c.decode(video=0)).rotation == 90
+        assert {k: c.metadata.get(k) for k in meta} == meta
 
 
 def test_subtitles_copied_into_mkv(tmp_path):

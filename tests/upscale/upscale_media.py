@@ -36,9 +36,11 @@ def write_video(
     time_base: Fraction | None = None,
     rotation: int | None = None,
     codec: str = "libx264",
+    metadata: dict | None = None,
 ) -> Path:
     """An H.264 (default) video of ``n`` moving frames with an optional AAC tone track."""
     c = av.open(str(path), "w")
+    c.metadata.update(metadata or {})
     s = c.add_stream(codec, rate=rate)
     s.width, s.height, s.pix_fmt = w, h, "yuv420p"
     if time_base is not None:
