@@ -121,7 +121,10 @@ def test_test_paired_layout_scores_the_model_output(tmp_path, tiny_checkpoint, t
     with torch.no_grad():
         x = torch.from_numpy(np.stack(lq)).permute(0, 3, 1, 2).float().div(255).unsqueeze(0)
         y = net(x)[0].clamp(0, 1).mul(255).round().byte().permute(0, 2, 3, 1).numpy()
-    np.testing.assert_array_equal(np.stack(saved), y)  # the protocol's upscaling, frame for frame
+    # the protocol's upscaling, frame for frame; the engine runs convolutions in channels_last layout, whose
+    # float summation order differs by ~1e-6, so a value on a rounding boundary may move by one level
+    diff = np.abs(np.stack(saved).astype(int) - y.astype(int))
+    assert diff.max() <= 1 and np.count_nonzero(diff) <= 1e-4 * diff.size
     doc = json.loads((tmp_path / "t.json").read_text())
     assert doc["clips"][0]["frames"] == 3
     assert doc["mean"]["psnr"] == pytest.approx(np.mean([psnr(s, g, channel="y") for s, g in zip(saved, gt)]), rel=1e-12)

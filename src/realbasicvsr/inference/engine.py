@@ -69,7 +69,7 @@ class Upscaler:
         self.dtype = PRECISIONS[precision]
         self.precision = precision
         self.model = model.eval().to(self.device)
-        if self.device.type == "cuda":
+        if self.device.type in ("cuda", "cpu"):  # faster convolutions (~20% on a 2-core CPU for c64b20)
             self.model = self.model.to(memory_format=torch.channels_last)
         if opts.tile and opts.tile < 16:
             raise RealBasicVSRError("--tile must be 0 (off) or at least 16 pixels")
