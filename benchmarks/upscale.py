@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -20,12 +18,12 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 import torch
 
 from realbasicvsr.inference import EngineOptions, Upscaler
 from realbasicvsr.inference.chunks import iter_windows
+from realbasicvsr.io import open_sink
 from realbasicvsr.models import RealBasicVSRNet
 
 
@@ -40,17 +38,9 @@ def moving_frames(n: int, h: int, w: int) -> list[np.ndarray]:
 
 
 def write_clip(path: Path, frames: list[np.ndarray]) -> None:
-    with av.open(str(path), "w") as c:
-        s = c.add_stream("libx264", rate=Fraction(30000, 1001))
-        s.height, s.width = frames[0].shape[:2]
-        s.pix_fmt = "yuv420p"
-        for i, f in enumerate(frames):
-            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
-            vf.pts = i
-            for p in s.encode(vf):
-                c.mux(p)
-        for p in s.encode(None):
-            c.mux(p)
+    with open_sink(path, fps=Fraction(30000, 1001)) as sink:
+        for f in frames:
+            sink.write(f)
 
 
 def model_checkpoint(arg: str | None, tmp: Path) -> str:

@@ -1,6 +1,5 @@
 """The training dataset: shapes, mirroring, reproducibility with any number of DataLoader workers."""
 
-import numpy as np
 import pytest
 import torch
 from torch.utils.data import DataLoader

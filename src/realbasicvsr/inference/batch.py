@@ -200,11 +200,11 @@ def upscale(
     report = BatchReport(batch=batch)
     if not jobs:
         return report
-    from ..checkpoint import load_model
+    from ..checkpoint import infer_config, load_model
 
     device = resolve_device(_rank_device(settings.engine.device))
     model = load_model(settings.model, dynamic_refine_thres=settings.dynamic_refine_thres)
-    arch = ArchSize(model.mid_channels, len(model.basicvsr.backward_resblocks.main[2]), len(model.image_cleaning[0].main[2]))
+    arch = ArchSize(**infer_config(model.state_dict()))
     for inp, out in jobs:
         try:
             with open_source(inp, fps=o.fps) as src:

@@ -29,7 +29,6 @@ from ..io.mux import mux_video
 from ..io.source import FrameSource, check_output_path, container_format, open_source, publish, remove_path
 from ..io.video import TruncatedInputError, VideoEncoder, is_video_path
 from .chunks import iter_windows
-from .engine import output_size
 
 MANIFEST_VERSION = 1
 

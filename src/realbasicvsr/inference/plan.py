@@ -6,6 +6,8 @@ matches the counts in the reference spec; memory is a per-window estimate of the
 
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass
 
 # SPyNet: 6 levels of 8->32->64->32->16->2 7x7 convs; each level runs at 1/4 the pixels of the next.
@@ -85,7 +87,7 @@ def default_memory_budget(device_type: str) -> int:
         free, _ = torch.cuda.mem_get_info()
         return int(free * 0.8)
     try:
-        total = __import__("os").sysconf("SC_PAGE_SIZE") * __import__("os").sysconf("SC_PHYS_PAGES")
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         total = 8 << 30
     return int(min(total * 0.4, 12 << 30))
