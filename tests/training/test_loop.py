@@ -1,0 +1,248 @@
+"""The training loop end to end on the CPU: exact resume, checkpoints load_model reads, the CLI, Ctrl-C,
+and the errors a user can cause."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from realbasicvsr import RealBasicVSRError, load_model
+from realbasicvsr.checkpoint import read_checkpoint
+from realbasicvsr.models import RealBasicVSRNet
+from realbasicvsr.training import train
+from realbasicvsr.training.checkpoints import list_checkpoints
+
+from .conftest import REPO, SMOKE, smoke_config
+
+CLI = [sys.executable, "-m", "realbasicvsr"]
+
+
+def _tensors(path: Path) -> dict[str, torch.Tensor]:
+    obj = read_checkpoint(path)
+    flat = {f"sd/{k}": v for k, v in obj["state_dict"].items()}
+    for name, opt in obj["optimizers"].items():
+        for pid, st in opt["state"].items():
+            flat.update({f"opt/{name}/{pid}/{k}": v for k, v in st.items() if isinstance(v, torch.Tensor)})
+    return flat
+
+
+def test_resume_reproduces_an_uninterrupted_run_exactly(tmp_path: Path):
+    settings = ["train.checkpoint_every=3", "data.num_workers=1"]
+    whole = train(smoke_config(*settings, "train.iterations=6"), tmp_path / "whole", log=lambda s: None)
+    part = train(smoke_config(*settings, "train.iterations=3"), tmp_path / "parts", log=lambda s: None)
+    assert part.iteration == 3
+    resumed = train(smoke_config(*settings, "train.iterations=6"), tmp_path / "parts", resume=True,
+                    log=lambda s: None)
+    assert resumed.iteration == whole.iteration == 6
+    a, b = _tensors(whole.checkpoint), _tensors(resumed.checkpoint)
+    assert a.keys() == b.keys() and len(a) > 100
+    differing = [k for k in a if not torch.equal(a[k], b[k])]
+    assert not differing, differing[:5]
+    # the losses of the resumed steps are the uninterrupted run's too
+    assert [h["pixel"] for h in whole.history[3:]] == [h["pixel"] for h in resumed.history]
+    # and the run really trained: G moved away from its initialisation, EMA differs from G
+    sd = read_checkpoint(whole.checkpoint)["state_dict"]
+    assert not torch.equal(sd["generator.image_cleaning.1.weight"], sd["generator_ema.image_cleaning.1.weight"])
+
+
+def test_checkpoints_keep_last_k_and_load_as_models(tmp_path: Path):
+    result = train(smoke_config("train.iterations=6", "train.checkpoint_every=2", "train.keep_last=2"),
+                   tmp_path, log=lambda s: None)
+    assert [i for i, _ in list_checkpoints(tmp_path / "checkpoints")] == [4, 6]
+    assert not list((tmp_path / "checkpoints").glob("*.partial"))
+    model = load_model(result.checkpoint)  # the EMA generator, sizes read off the tensors
+    assert isinstance(model, RealBasicVSRNet) and model.mid_channels == 8
+    ema = read_checkpoint(result.checkpoint)["state_dict"]["generator_ema.image_cleaning.1.weight"]
+    assert torch.equal(model.state_dict()["image_cleaning.1.weight"], ema)
+    lines = [json.loads(s) for s in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in lines] == [1, 2, 3, 4, 5, 6]
+    assert all(r["pixel"] > 0 and r["cleaning"] > 0 and r["lr"] == 1e-3 for r in lines)
+    assert (tmp_path / "config.toml").is_file()
+
+
+def _write_video(path: Path, n: int = 6, h: int = 32, w: int = 48) -> None:
+    import av
+
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=10)
+        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+        for i in range(n):
+            y, x = np.mgrid[0:h, 0:w]
+            img = (127 + 100 * np.sin((x + 2 * i) / 4.0)[..., None] * np.cos(y / 5.0)[..., None]).repeat(3, -1)
+            for p in s.encode(av.VideoFrame.from_ndarray(img.astype(np.uint8), format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+
+
+@pytest.mark.slow
+def test_cli_train_then_upscale_with_the_checkpoint(tmp_path: Path):
+    work = tmp_path / "run"
+    res = subprocess.run([*CLI, "train", str(SMOKE), "--work-dir", str(work), "--set", "train.iterations=2",
+                          "--set", "train.log_every=1"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "iter 2/2" in res.stderr and "it/s" in res.stderr and "eta" in res.stderr
+    ckpt = work / "checkpoints" / "iter_00000002.pth"
+    assert ckpt.is_file()
+    video = tmp_path / "in.mp4"
+    _write_video(video)
+    out = tmp_path / "out.mp4"
+    res = subprocess.run([*CLI, "upscale", str(video), "-o", str(out), "--model", str(ckpt), "--no-progress"],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    import av
+
+    with av.open(str(out)) as c:
+        frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    assert len(frames) == 6 and frames[0].shape == (128, 192, 3)
+    # a second run into the same folder without --resume is refused; --resume past the end is a no-op
+    res = subprocess.run([*CLI, "train", str(SMOKE), "--work-dir", str(work), "--set", "train.iterations=2"],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 2 and "already holds checkpoints; pass --resume" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_ctrl_c_writes_a_checkpoint_and_resume_continues(tmp_path: Path):
+    work = tmp_path / "run"
+    cmd = [*CLI, "train", str(SMOKE), "--work-dir", str(work), "--set", "train.iterations=500",
+           "--set", "train.checkpoint_every=1000", "--set", "data.num_workers=1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = work / "log.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (log.is_file() and len(log.read_text().splitlines()) >= 2):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    ckpts = list_checkpoints(work / "checkpoints")
+    assert len(ckpts) == 1, err[-2000:]
+    stopped_at = ckpts[0][0]
+    assert 2 <= stopped_at < 500
+    assert len(log.read_text().splitlines()) == stopped_at  # the checkpoint holds every finished step
+    assert "continue with --resume" in err
+    res = subprocess.run([*CLI, "train", str(SMOKE), "--work-dir", str(work), "--resume",
+                          "--set", f"train.iterations={stopped_at + 1}", "--set", "data.num_workers=1"],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert f"resumed from" in res.stderr and list_checkpoints(work / "checkpoints")[-1][0] == stopped_at + 1
+
+
+def test_resume_onto_a_different_config_names_the_setting(tmp_path: Path):
+    train(smoke_config("train.iterations=1"), tmp_path, log=lambda s: None)
+    with pytest.raises(RealBasicVSRError, match=r"config differs: train.lr \(checkpoint 0.001, now 0.002\)"):
+        train(smoke_config("train.iterations=2", "train.lr=2e-3"), tmp_path, resume=True)
+    with pytest.raises(RealBasicVSRError, match="no checkpoint in"):
+        train(smoke_config(), tmp_path / "empty", resume=True)
+
+
+def test_data_errors(tmp_path: Path):
+    with pytest.raises(RealBasicVSRError, match="no such file or folder"):
+        train(smoke_config("data.source=folder", f"data.root={tmp_path / 'nope'}"), tmp_path / "w1")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(RealBasicVSRError, match="holds no videos, frame folders or frames"):
+        train(smoke_config("data.source=folder", f"data.root={tmp_path / 'empty'}"), tmp_path / "w2")
+    with pytest.raises(RealBasicVSRError, match="data.root is required"):
+        train(smoke_config("data.source=reds"), tmp_path / "w3")
+    assert not (tmp_path / "w1" / "checkpoints").exists()
+
+
+def test_init_from_another_architecture(tmp_path: Path):
+    other = RealBasicVSRNet(mid_channels=4, num_propagation_blocks=1, num_cleaning_blocks=1)
+    torch.save(other.state_dict(), tmp_path / "other.pth")
+    with pytest.raises(RealBasicVSRError, match="another architecture.*init_partial"):
+        train(smoke_config(f"model.init={tmp_path / 'other.pth'}"), tmp_path / "w")
+    (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
+    with pytest.raises(RealBasicVSRError, match="not a readable PyTorch checkpoint"):
+        train(smoke_config(f"model.init={tmp_path / 'junk.pth'}"), tmp_path / "w")
+
+
+def test_init_partial_copies_matching_tensors(tmp_path: Path):
+    from realbasicvsr.training import build_generator
+
+    x4 = build_generator(smoke_config())
+    torch.save(x4.state_dict(), tmp_path / "x4.pth")
+    x2 = build_generator(smoke_config("model.upscale=2", f"model.init={tmp_path / 'x4.pth'}", "model.init_partial=true"))
+    assert x2.upscale == 2
+    same = [k for k, v in x2.state_dict().items() if k in x4.state_dict() and torch.equal(v, x4.state_dict()[k])]
+    assert "image_cleaning.0.main.0.weight" in same and "basicvsr.backward_resblocks.main.0.weight" in same
+
+
+def test_full_disk_leaves_no_half_written_checkpoint(tmp_path: Path, monkeypatch):
+    import realbasicvsr.training.checkpoints as ck
+
+    def full(payload, f):
+        Path(f).write_bytes(b"\0" * 1000)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(ck.torch, "save", full)
+    with pytest.raises(RealBasicVSRError, match="cannot write .*iter_00000001.pth: disk full"):
+        train(smoke_config("train.iterations=1"), tmp_path, log=lambda s: None)
+    assert list((tmp_path / "checkpoints").iterdir()) == []
+
+
+def test_tensorboard_scalars_when_installed(tmp_path: Path, monkeypatch):
+    """With the optional tensorboard package, every step's losses are written as scalars."""
+    import types
+
+    written: list[tuple[str, float, int]] = []
+
+    class Writer:
+        def __init__(self, logdir: str) -> None:
+            assert logdir == str(tmp_path / "tensorboard")
+
+        def add_scalar(self, tag: str, value: float, step: int) -> None:
+            written.append((tag, value, step))
+
+        def close(self) -> None:
+            written.append(("closed", 0.0, 0))
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", types.SimpleNamespace(SummaryWriter=Writer))
+    train(smoke_config("train.iterations=2", "train.batch_size=1", "data.clip_length=2"), tmp_path, log=lambda s: None)
+    assert [(t, s) for t, _, s in written if t.startswith("loss/")] == [
+        ("loss/pixel", 1), ("loss/cleaning", 1), ("loss/pixel", 2), ("loss/cleaning", 2)]
+    assert written[-1][0] == "closed"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_torchrun_two_gloo_ranks_match_one_process(tmp_path: Path):
+    """2 CPU ranks x 1 clip: one set of checkpoints (rank 0), ranks verified in sync at every checkpoint, and
+    the weights equal a single process with 2 clips per step (same items, averaged gradients)."""
+    settings = ["train.iterations=3", "train.checkpoint_every=1", "train.keep_last=5", "data.clip_length=2",
+                "data.num_workers=0"]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", "2",
+           "--master-addr", "127.0.0.1", "--master-port", str(_free_port()), "-m", "realbasicvsr", "train",
+           str(SMOKE), "--work-dir", str(tmp_path / "ddp"), "--set", "train.batch_size=1"]
+    for s in settings:
+        cmd += ["--set", s]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stderr.count("trained 3 iterations") == 1  # rank 0 alone reports and writes
+    files = sorted(p.name for p in (tmp_path / "ddp" / "checkpoints").iterdir())
+    assert files == ["iter_00000001.pth", "iter_00000002.pth", "iter_00000003.pth"]
+    assert len((tmp_path / "ddp" / "log.jsonl").read_text().splitlines()) == 3
+    ddp = read_checkpoint(tmp_path / "ddp" / "checkpoints" / "iter_00000003.pth")["state_dict"]
+    single = train(smoke_config(*settings, "train.batch_size=2"), tmp_path / "single", log=lambda s: None)
+    one = read_checkpoint(single.checkpoint)["state_dict"]
+    assert ddp.keys() == one.keys()
+    worst = max(float((ddp[k].float() - one[k].float()).abs().max()) for k in one)
+    assert worst < 1e-5, worst
+    assert isinstance(load_model(tmp_path / "ddp" / "checkpoints" / "iter_00000003.pth"), RealBasicVSRNet)

@@ -1,0 +1,119 @@
+"""The step itself: overfitting x4 and x2, the GAN stage with a perceptual loss, EMA, data sampling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from realbasicvsr.checkpoint import read_checkpoint
+from realbasicvsr.models import RealBasicVSRNet, VGG19Features
+from realbasicvsr.training import train, training_step
+from realbasicvsr.training.data import StepBatchSampler, SyntheticSequence
+from realbasicvsr.training.ema import EMA
+from realbasicvsr.training.loop import Models
+
+from .conftest import smoke_config
+
+
+def _clip(scale: int, frames: int = 3, size: int = 32) -> tuple[torch.Tensor, ...]:
+    """(lq, gt, gt): smooth moving colour waves (periods of 5-6 LQ pixels, so the LQ holds them), the
+    LQ area-downsampled without degradation."""
+    y, x = torch.meshgrid(torch.arange(size).float(), torch.arange(size).float(), indexing="ij")
+    y, x = y * 2 / scale, x * 2 / scale
+    gt = torch.stack([torch.stack([
+        0.5 + 0.3 * torch.sin((x + 2 * t) / 2.0) * torch.cos(y / 2.5),
+        0.5 + 0.3 * torch.sin((x + y + 3 * t) / 2.2),
+        0.5 + 0.3 * torch.cos((x - 2 * t) / 1.6 - y / 2.0),
+    ]) for t in range(frames)]).unsqueeze(0)
+    lq = F.interpolate(gt[0], scale_factor=1 / scale, mode="area").unsqueeze(0)
+    return lq, gt, gt
+
+
+@pytest.mark.parametrize("scale", [4, 2])
+def test_overfits_one_clip(scale: int):
+    torch.manual_seed(0)
+    config = smoke_config(f"model.upscale={scale}")
+    g = RealBasicVSRNet(8, 1, 1, upscale=scale, head_channels=16)
+    models = Models(g, torch.optim.Adam([p for p in g.parameters() if p.requires_grad], lr=2e-3, betas=(0.9, 0.99)))
+    batch = _clip(scale)
+    losses = []
+    for _ in range(30):
+        logs = training_step(models, batch, config)
+        models.optimizer.step()
+        models.optimizer.zero_grad()
+        losses.append(logs["pixel"] + logs["cleaning"])
+    assert losses[-1] < losses[0] / 2.5, losses  # measured: about 2.9x at x4 and at x2
+    with torch.no_grad():
+        out = g(batch[0])
+    assert out.shape == (1, 3, 3, 32, 32) and batch[0].shape[-1] * scale == 32
+
+
+def _write_vgg19(path: Path) -> None:
+    """VGG19 weights with torchvision's parameter names (random: what matters is the plumbing)."""
+    torch.manual_seed(1)
+    sd = {k: 0.1 * torch.randn_like(v) for k, v in VGG19Features().state_dict().items()}
+    sd["classifier.0.weight"] = torch.zeros(2, 2)
+    torch.save(sd, path)
+
+
+def test_gan_stage_step_trains_generator_and_discriminator(tmp_path: Path):
+    _write_vgg19(tmp_path / "vgg19.pth")
+    config = smoke_config("train.iterations=2", "train.checkpoint_every=2", "train.batch_size=1",
+                          "data.clip_length=2", "loss.perceptual_weight=1.0", "loss.gan_weight=0.05",
+                          f"loss.perceptual_weights={tmp_path / 'vgg19.pth'}", "train.discriminator_lr=1e-3")
+    result = train(config, tmp_path / "run", log=lambda s: None)
+    logs = result.history[-1]
+    assert set(logs) == {"iteration", "pixel", "cleaning", "perceptual", "gan", "d_real", "d_fake"}
+    assert all(v > 0 for k, v in logs.items() if k != "iteration")
+    # untrained D outputs logits near 0: its losses start near log 2, the G-side GAN loss near 0.05 log 2
+    assert 0.3 < logs["d_real"] < 1.2 and 0.3 < logs["d_fake"] < 1.2 and 0.01 < logs["gan"] < 0.06
+    ckpt = read_checkpoint(result.checkpoint)
+    disc = {k for k in ckpt["state_dict"] if k.startswith("discriminator.")}
+    assert "discriminator.conv_0.weight" in disc and "discriminator.conv_1.weight_orig" in disc
+    assert set(ckpt["optimizers"]) == {"generator", "discriminator"}
+    assert not any("vgg" in k or "perceptual" in k for k in ckpt["state_dict"])  # backbone not checkpointed
+    # D really stepped: its first conv differs from a fresh D with the same seed? compare with step count
+    assert all(int(s["step"]) == 2 for s in ckpt["optimizers"]["discriminator"]["state"].values())
+
+
+def test_ema_averages_trainable_and_copies_the_rest():
+    torch.manual_seed(0)
+    g = RealBasicVSRNet(4, 1, 1)
+    ema = EMA(g, 0.9)
+    before = {k: v.clone() for k, v in ema.state_dict().items()}
+    with torch.no_grad():
+        for p in g.parameters():
+            p.add_(1.0)  # SPyNet's frozen parameters move too: they must be copied, not averaged
+    ema.update(g)
+    after = ema.state_dict()
+    trainable = {n for n, p in g.named_parameters() if p.requires_grad}
+    for k, v in g.state_dict().items():
+        expected = 0.9 * before[k] + 0.1 * v if k in trainable else v
+        assert torch.allclose(after[k], expected, atol=1e-6), k
+    assert any(k.startswith("basicvsr.spynet.") for k in g.state_dict() if k not in trainable)
+
+
+def test_sampler_is_a_function_of_the_step():
+    whole = list(StepBatchSampler(10, 2, seed=3, start=0, stop=12))
+    assert list(StepBatchSampler(10, 2, seed=3, start=5, stop=12)) == whole[5:]
+    epoch0 = [i for b in whole[:5] for _, i in b]
+    assert sorted(epoch0) == list(range(10)) and all(e == 0 for b in whole[:5] for e, _ in b)
+    assert [e for e, _ in whole[5]] == [1, 1] and [i for b in whole[5:10] for _, i in b] != epoch0
+    ranks = [list(StepBatchSampler(10, 2, seed=3, rank=r, world_size=2, stop=2)) for r in range(2)]
+    items = sorted(i for r in ranks for b in r for _, i in b)
+    assert items == sorted(set(items)) and len(items) == 8  # disjoint shares of one epoch
+    tiny = list(StepBatchSampler(1, 2, seed=0, world_size=2, rank=1, stop=3))
+    assert tiny == [[(0, 0), (0, 0)], [(1, 0), (1, 0)], [(2, 0), (2, 0)]]
+
+
+def test_synthetic_clips_move_and_are_reproducible():
+    seq = SyntheticSequence(5, size=48, num_frames=6)
+    a, b = seq.read([0, 1, 5]), SyntheticSequence(5, size=48, num_frames=6).read([0, 1, 5])
+    assert a.shape == (3, 48, 48, 3) and a.dtype == np.uint8 and np.array_equal(a, b)
+    assert a.std() > 20  # textured, not flat
+    assert np.abs(a[0].astype(int) - a[1]).mean() > 1 and not np.array_equal(a[0], a[2])
+    assert not np.array_equal(a, SyntheticSequence(6, size=48, num_frames=6).read([0, 1, 5]))
