@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import save_file
 
 from realbasicvsr import RealBasicVSRError, load_model
-from realbasicvsr.checkpoint import build_from_state_dict, generator_state_dict, read_checkpoint
+from realbasicvsr.checkpoint import build_from_state_dict, generator_state_dict, infer_config, read_checkpoint
 from realbasicvsr.hub import MODEL_ZOO
 from realbasicvsr.models import RealBasicVSRNet
 
@@ -137,6 +137,48 @@ def test_low_level_functions_compose_like_load_model(small):
     model = build_from_state_dict(sd, dynamic_refine_thres=1.5)
     assert model.dynamic_refine_thres == pytest.approx(1.5 / 255)
     assert_weights(model, written["generator_ema"])
+
+
+# --- x2 / x1 heads and compact head widths --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "upscale, head",
+    [(2, 64), (1, 64), (4, 32), (2, 32), (1, 32), (2, 8), (1, 8)],  # head 8 = mid_channels: still unambiguous
+)
+def test_factor_and_head_width_are_inferred_and_outputs_reproduced(tmp_path, upscale, head):
+    torch.manual_seed(upscale * 100 + head)
+    net = RealBasicVSRNet(8, 1, 2, upscale=upscale, head_channels=head).eval()
+    path = tmp_path / "model.pth"
+    torch.save({"state_dict": {f"generator_ema.{k}": v for k, v in net.state_dict().items()}}, path)
+    expected_cfg = dict(mid_channels=8, num_propagation_blocks=1, num_cleaning_blocks=2, upscale=upscale,
+                        head_channels=head)
+    assert infer_config(net.state_dict()) == expected_cfg
+    model = load_model(path)
+    assert model.upscale == model.basicvsr.upscale == upscale
+    assert_weights(model, net.state_dict())
+    lq = torch.rand(1, 3, 3, 10, 13)
+    with torch.no_grad():
+        out = model(lq)
+        assert torch.equal(out, net(lq))
+    assert out.shape == (1, 3, 3, upscale * 10, upscale * 13)
+
+
+def test_released_configuration_infers_x4_head_64():
+    cfg = infer_config(RealBasicVSRNet().state_dict())
+    assert cfg == dict(mid_channels=64, num_propagation_blocks=20, num_cleaning_blocks=20, upscale=4, head_channels=64)
+    assert all(entry.config == cfg for entry in MODEL_ZOO.values())
+
+
+def test_head_of_another_factor_is_a_one_line_mismatch(tmp_path):
+    """An x2 head grafted onto an x4 checkpoint (both upsample stages present) names the wrong shape."""
+    sd = RealBasicVSRNet(8, 1, 1).state_dict()
+    x2 = RealBasicVSRNet(8, 1, 1, upscale=2, head_channels=16).state_dict()
+    sd["basicvsr.conv_hr.weight"] = x2["basicvsr.conv_hr.weight"]
+    path = tmp_path / "mixed.pth"
+    torch.save(sd, path)
+    msg = load_error(path)
+    assert "upscale=4, head_channels=16" in msg and "wrong shapes: basicvsr.upsample2.upsample_conv.weight" in msg
 
 
 # --- bad files: one line naming what is wrong --------------------------------------------------------

@@ -48,7 +48,8 @@ def test_convert_keeps_the_ema_generator_and_is_small(tmp_path, capsys, released
     with safe_open(str(out), "pt") as f:
         meta = f.metadata()
     assert meta["format"] == "realbasicvsr-generator"
-    assert json.loads(meta["config"]) == dict(mid_channels=8, num_propagation_blocks=1, num_cleaning_blocks=1)
+    assert json.loads(meta["config"]) == dict(mid_channels=8, num_propagation_blocks=1, num_cleaning_blocks=1,
+                                              upscale=4, head_channels=64)
 
 
 def test_convert_golden_checkpoint_gives_identical_outputs(tmp_path, capsys, golden_small_path):

@@ -330,3 +330,67 @@ def test_discriminator_train_output_and_power_iteration(disc_golden):
     assert any(not torch.equal(before[k], after[k]) for k in before), "train forward did no power iteration"
     out.mean().backward()  # trainable end to end
     assert disc.conv_1.weight_orig.grad is not None
+
+
+# --- x2 and x1 heads, configurable head width ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("upscale", [4, 2, 1])
+@pytest.mark.parametrize("head", [64, 16])
+def test_upscale_factors_shapes_and_head_keys(upscale, head):
+    torch.manual_seed(0)
+    net = RealBasicVSRNet(8, 1, 1, upscale=upscale, head_channels=head).eval()
+    assert net.upscale == net.basicvsr.upscale == upscale
+    lq = torch.rand(2, 3, 3, 9, 14)
+    with torch.no_grad():
+        out, lqs = net(lq, return_lqs=True)
+    assert out.shape == (2, 3, 3, upscale * 9, upscale * 14) and lqs.shape == lq.shape
+    weights = {k: tuple(v.shape) for k, v in net.state_dict().items()
+               if k.startswith(("basicvsr.upsample", "basicvsr.conv_hr", "basicvsr.conv_last")) and k.endswith("weight")}
+    expected = {
+        4: {"basicvsr.upsample1.upsample_conv.weight": (4 * 8, 8, 3, 3),
+            "basicvsr.upsample2.upsample_conv.weight": (4 * head, 8, 3, 3),
+            "basicvsr.conv_hr.weight": (head, head, 3, 3)},
+        2: {"basicvsr.upsample1.upsample_conv.weight": (4 * head, 8, 3, 3),
+            "basicvsr.conv_hr.weight": (head, head, 3, 3)},
+        1: {"basicvsr.conv_hr.weight": (head, 8, 3, 3)},  # x1: conv_hr takes the fused features (C -> head)
+    }[upscale]
+    assert weights == expected | {"basicvsr.conv_last.weight": (3, head, 3, 3)}
+
+
+@pytest.mark.parametrize("upscale", [2, 1])
+def test_upscale_head_adds_the_bilinear_base_of_the_cleaned_frames(upscale):
+    """With conv_last zeroed the output is exactly the base: bilinear x2 of the cleaned LQ, or (x1) the LQ itself."""
+    torch.manual_seed(0)
+    net = RealBasicVSRNet(8, 1, 1, upscale=upscale, head_channels=8).eval()
+    with torch.no_grad():
+        net.basicvsr.conv_last.weight.zero_()
+        net.basicvsr.conv_last.bias.zero_()
+        out, lqs = net(torch.rand(1, 2, 3, 10, 12), return_lqs=True)
+    base = lqs if upscale == 1 else torch.nn.functional.interpolate(
+        lqs.flatten(0, 1), scale_factor=2, mode="bilinear", align_corners=False).unflatten(0, (1, 2))
+    assert torch.equal(out, base)
+
+
+def test_x4_default_keeps_the_reference_keys_and_head_width():
+    ref = RealBasicVSRNet(16, 2, 2).state_dict()
+    same = RealBasicVSRNet(16, 2, 2, upscale=4, head_channels=64).state_dict()
+    assert list(ref) == list(same) and all(ref[k].shape == same[k].shape for k in ref)
+    compact = RealBasicVSRNet(16, 2, 2, head_channels=32).state_dict()
+    assert list(compact) == list(ref)
+    assert [k for k in ref if ref[k].shape != compact[k].shape] == [
+        "basicvsr.upsample2.upsample_conv.weight", "basicvsr.upsample2.upsample_conv.bias",
+        "basicvsr.conv_hr.weight", "basicvsr.conv_hr.bias", "basicvsr.conv_last.weight",
+    ]
+    assert len(RealBasicVSRNet(upscale=4).state_dict()) == 320
+    assert BasicVSRNet(8, 1).upscale == 4
+
+
+@pytest.mark.parametrize("bad", [3, 8, 0, -4, 2.0, True])
+def test_other_upscale_factors_are_rejected(bad):
+    with pytest.raises(ValueError, match="upscale must be 4, 2 or 1"):
+        RealBasicVSRNet(8, 1, 1, upscale=bad)
+    with pytest.raises(ValueError, match="upscale must be 4, 2 or 1"):
+        BasicVSRNet(8, 1, upscale=bad)
+    with pytest.raises(ValueError, match="head_channels must be >= 1"):
+        BasicVSRNet(8, 1, head_channels=0)

@@ -102,16 +102,38 @@ def generator_state_dict(obj: dict, *, use_ema: bool = True, source: str = "chec
 
 
 def infer_config(sd: dict[str, torch.Tensor]) -> dict[str, int]:
-    """Constructor sizes (mid_channels, block counts) read off the tensors' names and shapes."""
+    """Constructor sizes read off the tensors' names and shapes.
+
+    ``mid_channels``, ``num_propagation_blocks`` and ``num_cleaning_blocks`` as in the reference;
+    ``head_channels`` from ``basicvsr.conv_hr`` (else ``conv_last``; 64 when neither is there); ``upscale``
+    from the head's keys: ``upsample2`` present means 4, only ``upsample1`` (outputting 4 x head channels)
+    means 2, neither (with ``conv_hr`` taking mid_channels inputs) means 1. A head that fits none of these
+    is taken as the reference x4, so that loading it names what is missing.
+    """
 
     def count(prefix: str) -> int:
         pat = re.compile(re.escape(prefix) + r"(\d+)\.conv1\.weight$")
         return len({int(m.group(1)) for k in sd if (m := pat.match(k))})
 
+    def dim(key: str, axis: int) -> int | None:
+        t = sd.get(key)
+        return int(t.shape[axis]) if t is not None and t.dim() == 4 else None
+
+    mid = int(sd[_ANCHOR].shape[0])
+    head = dim("basicvsr.conv_hr.weight", 0) or dim("basicvsr.conv_last.weight", 1) or 64
+    up1 = dim("basicvsr.upsample1.upsample_conv.weight", 0)
+    if "basicvsr.upsample2.upsample_conv.weight" in sd:
+        upscale = 4
+    elif up1 is not None:
+        upscale = 2 if up1 == 4 * head else 4
+    else:
+        upscale = 1 if dim("basicvsr.conv_hr.weight", 1) == mid else 4
     return dict(
-        mid_channels=int(sd[_ANCHOR].shape[0]),
+        mid_channels=mid,
         num_propagation_blocks=count("basicvsr.backward_resblocks.main.2."),
         num_cleaning_blocks=count("image_cleaning.0.main.2."),
+        upscale=upscale,
+        head_channels=head,
     )
 
 

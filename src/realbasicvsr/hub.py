@@ -37,7 +37,7 @@ class ZooEntry:
         return sha256_prefix_from_name(self.filename)
 
 
-_C64B20 = dict(mid_channels=64, num_propagation_blocks=20, num_cleaning_blocks=20)
+_C64B20 = dict(mid_channels=64, num_propagation_blocks=20, num_cleaning_blocks=20, upscale=4, head_channels=64)
 
 MODEL_ZOO: dict[str, ZooEntry] = {
     e.name: e
@@ -60,6 +60,9 @@ MODEL_ZOO: dict[str, ZooEntry] = {
 }
 
 DEFAULT_MODEL = "realbasicvsr_x4"
+
+# MMagic's pretrained SPyNet: what the reference's training configs initialise SPyNet from (spynet_pretrained).
+SPYNET_URL = "https://download.openmmlab.com/mmediting/restorers/basicvsr/spynet_20210409-c6c1bd09.pth"
 
 
 def cache_dir() -> Path:
@@ -172,6 +175,12 @@ def _progress_bar(total: int | None, name: str, enabled: bool):
     )
 
 
+def mirrored_url(url: str) -> str:
+    """``url``, or the same file name under ``$REALBASICVSR_MIRROR`` (a base URL) when that is set."""
+    mirror = os.environ.get("REALBASICVSR_MIRROR")
+    return f"{mirror.rstrip('/')}/{url.rsplit('/', 1)[-1]}" if mirror else url
+
+
 def resolve_zoo_file(name: str, *, progress: bool = True) -> Path:
     """Path of a zoo model's checkpoint in the cache, downloading it on first use.
 
@@ -181,10 +190,8 @@ def resolve_zoo_file(name: str, *, progress: bool = True) -> Path:
         known = ", ".join(MODEL_ZOO)
         raise RealBasicVSRError(f"unknown model {name!r}: not a file and not in the model zoo ({known})")
     entry = MODEL_ZOO[name]
-    mirror = os.environ.get("REALBASICVSR_MIRROR")
-    url = f"{mirror.rstrip('/')}/{entry.filename}" if mirror else entry.url
     return download(
-        url,
+        mirrored_url(entry.url),
         cache_dir() / "checkpoints" / entry.filename,
         sha256=entry.sha256_prefix,
         progress=progress,

@@ -5,13 +5,17 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
+import json
+
 import av
 import numpy as np
 import pytest
+import torch
 from upscale_media import SMALL_WEIGHTS, decode, frame, packets, write_frames, write_video
 
 from realbasicvsr.cli import main
 from realbasicvsr.io import read_image, write_image
+from realbasicvsr.models import RealBasicVSRNet
 
 BASE = ["--model", str(SMALL_WEIGHTS), "--no-progress"]
 
@@ -190,3 +194,47 @@ def test_audio_the_container_cannot_hold_is_reencoded(tmp_path, capsys):
     with av.open(str(src)) as c:
         expected = sum(f.samples for f in c.decode(c.streams.audio[0])) * 48000 / c.streams.audio[0].rate
     assert decoded == pytest.approx(expected, rel=0.05)
+
+
+@pytest.fixture
+def x2_checkpoint(tmp_path) -> Path:
+    """A random-weight x2 generator (compact 16-channel head) in the MMagic checkpoint layout."""
+    torch.manual_seed(0)
+    net = RealBasicVSRNet(8, 1, 1, upscale=2, head_channels=16)
+    path = tmp_path / "x2.pth"
+    torch.save({"state_dict": {f"generator_ema.{k}": v for k, v in net.state_dict().items()}}, path)
+    return path
+
+
+def test_x2_model_writes_its_own_factor_and_outscale_resizes_from_it(tmp_path, x2_checkpoint, capsys):
+    base = ["--model", str(x2_checkpoint), "--no-progress"]
+    src = write_frames(tmp_path / "frames", 5)
+    assert main(["upscale", str(src), "-o", str(tmp_path / "x2"), "--chunk-frames", "3", "--overlap", "1", *base]) == 0
+    outs = sorted((tmp_path / "x2").iterdir())
+    assert len(outs) == 5 and all(read_image(p).shape == (96, 128, 3) for p in outs)
+
+    video = write_video(tmp_path / "in.mp4", 4, audio=False)
+    assert main(["upscale", str(video), "-o", str(tmp_path / "x3.mp4"), "--outscale", "3", *base]) == 0
+    with av.open(str(tmp_path / "x3.mp4")) as c:
+        v = c.streams.video[0]
+        assert (v.codec_context.width, v.codec_context.height) == (3 * 64, 3 * 48)
+        assert len(list(c.decode(v))) == 4
+
+    capsys.readouterr()
+    assert main(["upscale", str(video), "-o", str(tmp_path / "plan.mp4"), "--dry-run", *base]) == 0
+    text = capsys.readouterr().out
+    assert "(x2, mid_channels=8" in text and "4 frames 64x48 -> 128x96" in text
+
+
+def test_x2_model_through_the_paired_test_protocol(tmp_path, x2_checkpoint, capsys):
+    """`realbasicvsr test` with an x2 model scores against GT twice the LQ size."""
+    gt = [frame(i, 64, 96) for i in range(3)]
+    for name, frames in (("lq", [f[::2, ::2].copy() for f in gt]), ("gt", gt)):
+        (tmp_path / "set" / name / "clip").mkdir(parents=True)
+        for i, f in enumerate(frames):
+            write_image(tmp_path / "set" / name / "clip" / f"{i:08d}.png", f)
+    rc = main(["test", "--model", str(x2_checkpoint), "--dataset", str(tmp_path / "set"), "--layout", "paired",
+               "--save", str(tmp_path / "sr"), "--json", str(tmp_path / "t.json"), "--quiet"])
+    assert rc == 0
+    assert read_image(tmp_path / "sr" / "clip" / "00000000.png").shape == (64, 96, 3)
+    assert json.loads((tmp_path / "t.json").read_text())["clips"][0]["frames"] == 3

@@ -12,7 +12,7 @@ from ..hub import DEFAULT_MODEL
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "upscale",
-        help="upscale videos, frame folders or images x4 (streaming, resumable)",
+        help="upscale videos, frame folders or images (x4 with the released models; streaming, resumable)",
         description="Upscale videos (mp4, mkv, mov, avi, webm...), folders of frames or images. An OUTPUT "
         "with a video extension writes a video (audio and subtitles copied); otherwise a folder of PNG "
         "frames. Several inputs, or a folder of videos, write into the folder OUTPUT.",
@@ -34,7 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--no-tile", action="store_true", help="never tile, whatever the frame size")
     g.add_argument("--tile-overlap", type=int, default=16, help="overlap between tiles in input pixels (default 16)")
     g = p.add_argument_group("output")
-    g.add_argument("--outscale", type=float, default=4.0, help="final scale (x4 then an antialiased resize; default 4)")
+    g.add_argument("--outscale", type=float, default=None,
+                   help="final scale: the model's own factor (default; 4 for the released models), "
+                   "else an antialiased resize of its output")
     g.add_argument("--codec", default="libx264", help="video codec: libx264, libx265, libvpx-vp9, mpeg4... (default libx264)")
     g.add_argument("--crf", type=int, default=18, help="constant rate factor for x264/x265/vp9 (default 18)")
     g.add_argument("--preset", default="medium", help="x264/x265 preset (default medium)")

@@ -29,7 +29,7 @@ class UpscaleSettings:
     engine: EngineOptions = field(default_factory=EngineOptions)
     output: OutputOptions = field(default_factory=OutputOptions)
     auto_tile: bool = True  # pick a tile size when a window would not fit the memory budget
-    auto_chunk: bool = True  # shrink chunks of very large frames so their x4 outputs fit in memory
+    auto_chunk: bool = True  # shrink chunks of very large frames so their upscaled outputs fit in memory
     ext: str | None = None  # batch: output extension for video/frame-folder inputs (".mp4" by default)
 
 
@@ -134,15 +134,17 @@ def describe_plan(jobs: list[tuple[Path, Path]], settings: UpscaleSettings) -> s
         precision = "fp16" if device.type == "cuda" else "fp32"
     speed = assumed_gflops_per_second(device.type, precision, torch.get_num_threads())
     o = settings.output
-    lines = [f"model {settings.model} (mid_channels={arch.mid_channels}, blocks={arch.num_propagation_blocks}/"
-             f"{arch.num_cleaning_blocks}) on {device} {precision}; {o.overlap} context frames each side of a chunk"]
+    lines = [f"model {settings.model} (x{arch.upscale}, mid_channels={arch.mid_channels}, blocks="
+             f"{arch.num_propagation_blocks}/{arch.num_cleaning_blocks}) on {device} {precision}; "
+             f"{o.overlap} context frames each side of a chunk"]
     total_s = 0.0
     for inp, out in jobs:
         with open_source(inp, fps=o.fps) as src:
             w, h = src.size
             kind = output_kind(src, out)
             eng, jo = _job_plan(settings, arch, (w, h), device.type)
-            ow, oh = output_size(w, h, eng.outscale, even=kind == "video")
+            outscale = arch.upscale if eng.outscale is None else eng.outscale
+            ow, oh = output_size(w, h, outscale, even=kind == "video")
             n = src.num_frames
             window = jo.chunk_frames + 2 * jo.overlap
             th, tw = (min(eng.tile, h), min(eng.tile, w)) if eng.tile else (h, w)
@@ -150,7 +152,7 @@ def describe_plan(jobs: list[tuple[Path, Path]], settings: UpscaleSettings) -> s
             gf = gflops_per_frame(arch, th, tw, min(window, n or window)) * tiles
             secs = gf / speed * (n or 0)
             total_s += secs
-            mem = (window_bytes(arch, th, tw, window) + output_bytes(h, w, window)) / 2**30
+            mem = (window_bytes(arch, th, tw, window) + output_bytes(h, w, window, arch.upscale)) / 2**30
             rate = f"{float(src.rate):.3f} fps" if src.kind == "video" else f"{float(src.rate):g} fps (frames)"
             lines.append(
                 f"{inp} -> {out} [{kind}]: {n if n is not None else '?'} frames {w}x{h} -> {ow}x{oh}, {rate}; "
@@ -189,7 +191,7 @@ def upscale(
     o = settings.output
     if o.chunk_frames < 1 or o.overlap < 0:
         raise RealBasicVSRError("--chunk-frames must be >= 1 and --overlap >= 0")
-    if settings.engine.outscale <= 0 or settings.engine.outscale > 16:
+    if settings.engine.outscale is not None and not 0 < settings.engine.outscale <= 16:
         raise RealBasicVSRError("--outscale must be in (0, 16]")
     all_jobs = plan_jobs(inputs, output, settings.ext)
     for _, out in all_jobs:

@@ -49,12 +49,15 @@ class EngineOptions:
     precision: str = "auto"  # auto = fp16 on CUDA, fp32 elsewhere
     tile: int = 0  # 0 = no spatial tiling; else tile size in input pixels
     tile_overlap: int = 16
-    outscale: float = 4.0
+    outscale: float | None = None  # None = the model's own factor (model.upscale); else resized from it
     even_size: bool = False
 
 
 class Upscaler:
-    """Runs a RealBasicVSRNet over a window of frames: list of uint8 (H, W, 3) RGB -> the same, upscaled."""
+    """Runs a RealBasicVSRNet over a window of frames: list of uint8 (H, W, 3) RGB -> the same, upscaled.
+
+    The model works at its own factor (``model.upscale``); an ``outscale`` other than that resizes its output.
+    """
 
     def __init__(self, model: RealBasicVSRNet, options: EngineOptions | None = None) -> None:
         self.options = opts = options or EngineOptions()
@@ -69,6 +72,8 @@ class Upscaler:
         self.dtype = PRECISIONS[precision]
         self.precision = precision
         self.model = model.eval().to(self.device)
+        self.scale = model.upscale
+        self.outscale = float(self.scale if opts.outscale is None else opts.outscale)
         if self.device.type in ("cuda", "cpu"):  # faster convolutions (~20% on a 2-core CPU for c64b20)
             self.model = self.model.to(memory_format=torch.channels_last)
         if opts.tile and opts.tile < 16:
@@ -88,11 +93,11 @@ class Upscaler:
         """(1, T, 3, H, W) float in [0, 1] -> (1, T, 3, H', W') float, clamped to [0, 1]."""
         opts = self.options
         if opts.tile:
-            out = run_tiled(self._forward, lqs, opts.tile, opts.tile_overlap)
+            out = run_tiled(self._forward, lqs, opts.tile, opts.tile_overlap, scale=self.scale)
         else:
             out = self._forward(lqs)
         h, w = lqs.shape[-2:]
-        ow, oh = output_size(w, h, opts.outscale, opts.even_size)
+        ow, oh = output_size(w, h, self.outscale, opts.even_size)
         if (oh, ow) != tuple(out.shape[-2:]):
             t = out.shape[1]
             out = F.interpolate(out.flatten(0, 1), size=(oh, ow), mode="bicubic", antialias=True, align_corners=False)

@@ -19,10 +19,21 @@ class ArchSize:
     mid_channels: int = 64
     num_propagation_blocks: int = 20
     num_cleaning_blocks: int = 20
+    upscale: int = 4
+    head_channels: int = 64
 
 
 def _resblocks_macs(cin: int, c: int, n: int) -> int:
     return 9 * cin * c + n * 2 * 9 * c * c
+
+
+def _head_macs(c: int, head: int, scale: int) -> int:
+    """Per LR pixel: fusion, the pixel-shuffle stages (each at 4x the pixels of the last), conv_hr, conv_last."""
+    macs, cin, px = 2 * c * c, c, 1
+    for cout in {4: (c, head), 2: (head,), 1: ()}[scale]:
+        macs += px * 9 * cin * cout * 4
+        cin, px = cout, px * 4
+    return macs + px * 9 * (cin * head + head * 3)
 
 
 def gflops_per_frame(arch: ArchSize, height: int, width: int, frames: int, passes: int = 1) -> float:
@@ -30,7 +41,7 @@ def gflops_per_frame(arch: ArchSize, height: int, width: int, frames: int, passe
     c = arch.mid_channels
     clean = _resblocks_macs(3, c, arch.num_cleaning_blocks) + 9 * c * 3
     prop = 2 * _resblocks_macs(c + 3, c, arch.num_propagation_blocks)
-    head = 2 * c * c + 9 * c * 4 * c + 4 * 9 * c * 4 * 64 + 16 * (9 * 64 * 64 + 9 * 64 * 3)
+    head = _head_macs(c, arch.head_channels, arch.upscale)
     hp, wp = (height + 31) // 32 * 32, (width + 31) // 32 * 32
     pairs_per_frame = 2 * (frames - 1) / max(frames, 1)
     macs = (clean * passes + prop + head) * height * width + _SPYNET_MACS_PER_PIXEL * hp * wp * pairs_per_frame
@@ -39,15 +50,15 @@ def gflops_per_frame(arch: ArchSize, height: int, width: int, frames: int, passe
 
 def window_bytes(arch: ArchSize, height: int, width: int, frames: int) -> int:
     """Estimated peak bytes of live tensors for one window (tile) at fp32."""
-    px = height * width
-    per_frame = px * 4 * (arch.mid_channels + 3 * 2 + 4 * 2 + 3 * 16 * 2)  # feats, lqs, flows, x4 outputs
-    transient = px * 4 * (64 * 16 * 2 + arch.mid_channels * 4)  # head activations at x4, resblock temps
+    px, s2 = height * width, arch.upscale ** 2
+    per_frame = px * 4 * (arch.mid_channels + 3 * 2 + 4 * 2 + 3 * s2 * 2)  # feats, lqs, flows, upscaled outputs
+    transient = px * 4 * (arch.head_channels * s2 * 2 + arch.mid_channels * 4)  # head activations, resblock temps
     return frames * per_frame + transient
 
 
-def output_bytes(height: int, width: int, frames: int) -> int:
-    """Full-size buffers of one window that tiling cannot shrink: the x4 float result and its uint8 copy."""
-    return frames * 16 * height * width * 3 * (4 + 1)
+def output_bytes(height: int, width: int, frames: int, scale: int = 4) -> int:
+    """Full-size buffers of one window that tiling cannot shrink: the x``scale`` float result and its uint8 copy."""
+    return frames * scale * scale * height * width * 3 * (4 + 1)
 
 
 def fit_window(
@@ -60,10 +71,10 @@ def fit_window(
     model's working set fits what is left."""
     if auto_chunk:
         floor = max(1, 2 * overlap)
-        while chunk > floor and output_bytes(height, width, chunk + 2 * overlap) > budget_bytes // 2:
+        while chunk > floor and output_bytes(height, width, chunk + 2 * overlap, arch.upscale) > budget_bytes // 2:
             chunk -= 1
     if auto_tile_size and not tile:
-        rest = budget_bytes - output_bytes(height, width, chunk + 2 * overlap)
+        rest = budget_bytes - output_bytes(height, width, chunk + 2 * overlap, arch.upscale)
         tile = auto_tile(arch, height, width, chunk + 2 * overlap, max(rest, budget_bytes // 4), tile_overlap)
     return tile, chunk
 

@@ -1,4 +1,4 @@
-"""Spatial tiling: run the model on overlapping tiles and feather the x4 results together.
+"""Spatial tiling: run the model on overlapping tiles and feather the upscaled results together.
 
 Each tile sees the whole temporal window; outputs are blended with linear ramps across the overlap so
 seams are invisible (the weights sum to one everywhere).

@@ -3,12 +3,15 @@
 from .basicvsr import BasicVSRNet
 from .blocks import PixelShufflePack, ResidualBlockNoBN, ResidualBlocksWithInputConv
 from .discriminator import UNetDiscriminatorWithSpectralNorm
+from .efficientnet_lite import EfficientNetLite0Features
 from .flow import flow_warp
 from .realbasicvsr import RealBasicVSRNet
 from .spynet import SPyNet, SPyNetBasicModule
+from .vgg import VGG19Features
 
 __all__ = [
     "BasicVSRNet",
+    "EfficientNetLite0Features",
     "PixelShufflePack",
     "RealBasicVSRNet",
     "ResidualBlockNoBN",
@@ -16,5 +19,6 @@ __all__ = [
     "SPyNet",
     "SPyNetBasicModule",
     "UNetDiscriminatorWithSpectralNorm",
+    "VGG19Features",
     "flow_warp",
 ]

@@ -1,4 +1,7 @@
-"""BasicVSR (Chan et al., CVPR 2021): bidirectional recurrent propagation with SPyNet alignment, x4 head."""
+"""BasicVSR (Chan et al., CVPR 2021): bidirectional recurrent propagation with SPyNet alignment.
+
+The reference head is x4; x2 and x1 heads (fewer pixel-shuffle stages) are additions of this package.
+"""
 
 from __future__ import annotations
 
@@ -12,20 +15,43 @@ from .spynet import SPyNet
 
 
 class BasicVSRNet(nn.Module):
-    """x4 video super-resolution: (N, T, 3, H, W) in [0, 1] -> (N, T, 3, 4H, 4W), not clamped."""
+    """Video super-resolution: (N, T, 3, H, W) in [0, 1] -> (N, T, 3, s*H, s*W), not clamped (s = ``upscale``).
 
-    def __init__(self, mid_channels: int = 64, num_blocks: int = 30) -> None:
+    The head after the fusion conv depends on ``upscale``:
+
+    - 4 (the reference, MMagic's keys): ``upsample1`` = PixelShufflePack(C, C, 2, 3), ``upsample2`` =
+      PixelShufflePack(C, head, 2, 3), ``conv_hr`` (head -> head), ``conv_last`` (head -> 3).
+    - 2: ``upsample1`` = PixelShufflePack(C, head, 2, 3) and no ``upsample2``; ``conv_hr``, ``conv_last``.
+    - 1: no pixel shuffle: ``conv_hr`` (C -> head, 3x3) and ``conv_last`` at the input size.
+
+    The result is added to the bilinear x``upscale`` (align_corners=False) of the input frame (x1: the frame
+    itself). ``head_channels`` is the head's width (64 in the reference and its released weights).
+    """
+
+    UPSCALES = (4, 2, 1)
+
+    def __init__(self, mid_channels: int = 64, num_blocks: int = 30, upscale: int = 4, head_channels: int = 64) -> None:
         super().__init__()
+        if isinstance(upscale, bool) or not isinstance(upscale, int) or upscale not in self.UPSCALES:
+            raise ValueError(f"upscale must be 4, 2 or 1, got {upscale!r}")
+        if head_channels < 1:
+            raise ValueError(f"head_channels must be >= 1, got {head_channels!r}")
         self.mid_channels = mid_channels
+        self.upscale = upscale
         self.spynet = SPyNet()
         self.spynet.requires_grad_(False)  # frozen in the reference: gradients still flow through it
         self.backward_resblocks = ResidualBlocksWithInputConv(mid_channels + 3, mid_channels, num_blocks)
         self.forward_resblocks = ResidualBlocksWithInputConv(mid_channels + 3, mid_channels, num_blocks)
         self.fusion = nn.Conv2d(mid_channels * 2, mid_channels, 1, 1, 0, bias=True)
-        self.upsample1 = PixelShufflePack(mid_channels, mid_channels, 2, upsample_kernel=3)
-        self.upsample2 = PixelShufflePack(mid_channels, 64, 2, upsample_kernel=3)
-        self.conv_hr = nn.Conv2d(64, 64, 3, 1, 1)
-        self.conv_last = nn.Conv2d(64, 3, 3, 1, 1)
+        self.upsample1: PixelShufflePack | None = None
+        self.upsample2: PixelShufflePack | None = None
+        if upscale == 4:
+            self.upsample1 = PixelShufflePack(mid_channels, mid_channels, 2, upsample_kernel=3)
+            self.upsample2 = PixelShufflePack(mid_channels, head_channels, 2, upsample_kernel=3)
+        elif upscale == 2:
+            self.upsample1 = PixelShufflePack(mid_channels, head_channels, 2, upsample_kernel=3)
+        self.conv_hr = nn.Conv2d(mid_channels if upscale == 1 else head_channels, head_channels, 3, 1, 1)
+        self.conv_last = nn.Conv2d(head_channels, 3, 3, 1, 1)
         self.lrelu = nn.LeakyReLU(negative_slope=0.1, inplace=True)
 
     def compute_flow(self, lrs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -44,13 +70,16 @@ class BasicVSRNet(nn.Module):
         return flows_forward, flows_backward
 
     def upsample(self, lr: torch.Tensor, feat_backward: torch.Tensor, feat_forward: torch.Tensor) -> torch.Tensor:
-        """The x4 head for one frame: fused features -> residual over the bilinear x4 of ``lr``."""
+        """The head for one frame: fused features -> residual over the bilinear x``upscale`` of ``lr``."""
         out = self.lrelu(self.fusion(torch.cat([feat_backward, feat_forward], dim=1)))
-        out = self.lrelu(self.upsample1(out))
-        out = self.lrelu(self.upsample2(out))
+        for shuffle in (self.upsample1, self.upsample2):
+            if shuffle is not None:
+                out = self.lrelu(shuffle(out))
         out = self.lrelu(self.conv_hr(out))
         out = self.conv_last(out)
-        return out + F.interpolate(lr, scale_factor=4, mode="bilinear", align_corners=False)
+        if self.upscale == 1:
+            return out + lr
+        return out + F.interpolate(lr, scale_factor=self.upscale, mode="bilinear", align_corners=False)
 
     def forward(self, lrs: torch.Tensor) -> torch.Tensor:
         n, t, _, h, w = lrs.shape

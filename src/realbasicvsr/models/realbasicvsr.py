@@ -10,7 +10,10 @@ from .blocks import ResidualBlocksWithInputConv
 
 
 class RealBasicVSRNet(nn.Module):
-    """x4 real-world VSR: (N, T, 3, H, W) RGB in [0, 1] -> (N, T, 3, 4H, 4W), not clamped.
+    """Real-world VSR: (N, T, 3, H, W) RGB in [0, 1] -> (N, T, 3, s*H, s*W), not clamped (s = ``upscale``).
+
+    ``upscale`` (4, the reference; 2 or 1) and ``head_channels`` (64 in the reference) shape the
+    reconstruction head of the inner BasicVSRNet (see there); the cleaning module works at the input size.
 
     ``dynamic_refine_thres`` is in 0-255 units: cleaning repeats (at most 3 passes) until the mean
     absolute residue of a pass falls below ``thres / 255``; 255 means exactly one pass.
@@ -26,16 +29,19 @@ class RealBasicVSRNet(nn.Module):
         dynamic_refine_thres: float = 255.0,
         is_fix_cleaning: bool = False,
         is_sequential_cleaning: bool = False,
+        upscale: int = 4,
+        head_channels: int = 64,
     ) -> None:
         super().__init__()
         self.mid_channels = mid_channels
+        self.upscale = upscale
         self.dynamic_refine_thres = dynamic_refine_thres / 255.0
         self.is_sequential_cleaning = is_sequential_cleaning
         self.image_cleaning = nn.Sequential(
             ResidualBlocksWithInputConv(3, mid_channels, num_cleaning_blocks),
             nn.Conv2d(mid_channels, 3, 3, 1, 1, bias=True),
         )
-        self.basicvsr = BasicVSRNet(mid_channels, num_propagation_blocks)
+        self.basicvsr = BasicVSRNet(mid_channels, num_propagation_blocks, upscale, head_channels)
         if is_fix_cleaning:
             self.image_cleaning.requires_grad_(False)
 
