@@ -10,12 +10,12 @@ import json
 import os
 import pickle
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .atomic import atomic_write
 from .errors import RealBasicVSRError
 from .hub import MODEL_ZOO, resolve_zoo_file
 from .models import RealBasicVSRNet
@@ -211,17 +211,7 @@ def convert_checkpoint(
     model = build_from_state_dict(sd, source=str(path))  # validates before writing anything
     tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
     meta = {"format": "realbasicvsr-generator", "config": json.dumps(infer_config(sd)), "source": path.name}
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=dst.name + ".", suffix=".part", dir=dst.parent)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=meta)
-        os.replace(tmp, dst)
-    except OSError as e:
-        raise RealBasicVSRError(f"could not write {dst}: {e.strerror or e}") from e
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(dst, lambda tmp: save_file(tensors, str(tmp), metadata=meta))
     return dst
 
 

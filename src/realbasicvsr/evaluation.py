@@ -231,7 +231,7 @@ def score_frame(
     return out
 
 
-def _pair_refs(clips: list[tuple[str, Path]], ref: str | os.PathLike | None) -> list[Path | None]:
+def pair_references(clips: list[tuple[str, Path]], ref: str | os.PathLike | None) -> list[Path | None]:
     if ref is None:
         return [None] * len(clips)
     refs = expand_clips(ref)
@@ -272,7 +272,7 @@ def evaluate(
     names = [n for n, _ in clips]
     if len(set(names)) != len(names):
         clips = [(str(p), p) for _, p in clips]  # same names from different folders: use full paths
-    refs = _pair_refs(clips, ref)
+    refs = pair_references(clips, ref)
     result = EvalResult(specs)
     for (name, path), ref_path in zip(clips, refs):
         if progress:
@@ -366,19 +366,6 @@ def to_csv(result: EvalResult) -> str:
     return buf.getvalue()
 
 
-def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file renamed when complete."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as e:
-        raise RealBasicVSRError(f"cannot write {path}: {e.strerror or e}") from e
-    return path
-
-
 # ------------------------------------------------------------------------------------------ test run
 
 
@@ -399,7 +386,7 @@ LQ_FOLDERS = ("lq", "input", "bix4", "bdx4")
 GT_FOLDERS = ("gt", "hr")
 
 
-def _find_sub(dataset: Path, given: str | os.PathLike | None, names: Sequence[str], flag: str) -> Path:
+def find_subfolder(dataset: Path, given: str | os.PathLike | None, names: Sequence[str], flag: str) -> Path:
     """The LQ or GT folder of a paired dataset: ``given`` (relative to ``dataset`` or absolute), else the
     one sub-folder whose name (any case) is in ``names``."""
     if given is not None:
@@ -456,8 +443,8 @@ def run_test(
         metrics = parse_metrics(metrics or VIDEOLQ_METRICS)
         frames = VIDEOLQ_FRAMES if frames is None else frames
     elif layout == "paired":
-        lq_root = _find_sub(dataset, lq_dir, LQ_FOLDERS, "--lq")
-        gt_root = _find_sub(dataset, gt_dir, GT_FOLDERS, "--gt")
+        lq_root = find_subfolder(dataset, lq_dir, LQ_FOLDERS, "--lq")
+        gt_root = find_subfolder(dataset, gt_dir, GT_FOLDERS, "--gt")
         metrics = parse_metrics(metrics or PAIRED_METRICS)
     else:
         raise RealBasicVSRError(f"unknown layout {layout!r}; choose videolq or paired")
@@ -466,7 +453,7 @@ def run_test(
     specs = metric_specs(metrics, convention)
     extra = load_metric_models(metrics, nrqm_model)
     clips = expand_clips(lq_root)
-    refs = _pair_refs(clips, gt_root) if gt_root is not None else [None] * len(clips)
+    refs = pair_references(clips, gt_root) if gt_root is not None else [None] * len(clips)
     if save_dir is not None and Path(save_dir).exists() and any(Path(save_dir).iterdir()):
         raise RealBasicVSRError(f"--save folder {save_dir} is not empty; choose a new or empty folder")
     if chunk_frames is not None and (chunk_frames < 1 or overlap < 0):

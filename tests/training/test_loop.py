@@ -246,3 +246,47 @@ def test_torchrun_two_gloo_ranks_match_one_process(tmp_path: Path):
     worst = max(float((ddp[k].float() - one[k].float()).abs().max()) for k in one)
     assert worst < 1e-5, worst
     assert isinstance(load_model(tmp_path / "ddp" / "checkpoints" / "iter_00000003.pth"), RealBasicVSRNet)
+
+
+def _write_val_set(root: Path, lq_side: int, frames: int = 3, paired: bool = True) -> None:
+    from realbasicvsr.io import write_image
+    from realbasicvsr.training.data import SyntheticSequence
+
+    gt = SyntheticSequence(9, size=lq_side * 4, num_frames=frames).read(range(frames))
+    for sub in (["lq/clipA", "gt/clipA"] if paired else ["clipA"]):
+        (root / sub).mkdir(parents=True)
+    for i, f in enumerate(gt):
+        lq = f.reshape(lq_side, 4, lq_side, 4, 3).mean(axis=(1, 3)).round().astype(np.uint8)
+        write_image(root / ("lq/clipA" if paired else "clipA") / f"{i:08d}.png", lq)
+        if paired:
+            write_image(root / "gt/clipA" / f"{i:08d}.png", f)
+
+
+def test_validation_scores_keeps_the_best_and_writes_crops(tmp_path: Path):
+    _write_val_set(tmp_path / "val_set", 16)
+    lines: list[str] = []
+    result = train(smoke_config("train.iterations=2", "train.batch_size=1", "data.clip_length=2",
+                                f"val.root={tmp_path / 'val_set'}", "val.every=1"), tmp_path / "run",
+                   log=lines.append)
+    assert [s.split(":")[0] for s in lines if s.startswith("validation")] == ["validation @ 1", "validation @ 2"]
+    psnr = [float(s.split("PSNR ")[1].split()[0]) for s in lines if s.startswith("validation")]
+    assert all(10 < p < 60 for p in psnr)
+    from realbasicvsr.io import read_image
+
+    sheet = read_image(tmp_path / "run" / "val" / "iter_00000002.png")
+    assert sheet.shape == (64, 3 * 64 + 2 * 4, 3)  # LQ (nearest x4) | output | GT
+    best = read_checkpoint(tmp_path / "run" / "checkpoints" / "best.pth")
+    assert best["meta"]["best"]["metric"] == "psnr"
+    assert best["meta"]["best"]["value"] == pytest.approx(max(psnr), abs=1e-3)
+    assert result.iteration == 2
+
+
+def test_validation_without_ground_truth_uses_niqe(tmp_path: Path):
+    _write_val_set(tmp_path / "lq_only", 48, frames=2, paired=False)
+    lines: list[str] = []
+    train(smoke_config("train.iterations=1", "train.batch_size=1", "data.clip_length=2",
+                       f"val.root={tmp_path / 'lq_only'}", "val.paired=false"), tmp_path / "run", log=lines.append)
+    line = next(s for s in lines if s.startswith("validation @ 1"))
+    assert 0 < float(line.split("NIQE ")[1]) < 100
+    with pytest.raises(RealBasicVSRError, match="needs a sub-folder named"):
+        train(smoke_config("train.iterations=1", f"val.root={tmp_path / 'lq_only'}"), tmp_path / "run2")

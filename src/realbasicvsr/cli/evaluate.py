@@ -45,7 +45,8 @@ def add_report_options(p: argparse.ArgumentParser) -> None:
 
 def write_reports(args: argparse.Namespace, result) -> None:
     """The --json/--csv files, each written atomically."""
-    from ..evaluation import to_csv, to_json, write_text_atomic
+    from ..atomic import write_text_atomic
+    from ..evaluation import to_csv, to_json
 
     if args.json:
         write_text_atomic(args.json, to_json(result))

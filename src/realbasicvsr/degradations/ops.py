@@ -217,14 +217,18 @@ def video_compress(frames: Sequence[np.ndarray], codec: str, bitrate: int, size:
         stream.width, stream.height = we, he
         stream.pix_fmt = "yuv420p"
         stream.bit_rate = int(bitrate)
-        stream.codec_context.thread_count = 1  # x264's output depends on its thread count: keep it fixed
-        for f in frames:
+        # x264's output depends on its thread count: keep it fixed. This reaches x264 (its SEI reads
+        # threads=1 lookahead_threads=1 sliced_threads=0) and also makes the RGB->YUV conversion serial.
+        stream.codec_context.thread_count = 1
+        for i, f in enumerate(frames):
             if f.shape[:2] != (h, w):
                 f = cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR)
             u8 = to_uint8(f)
             if (he, we) != (h, w):
                 u8 = np.pad(u8, ((0, he - h), (0, we - w), (0, 0)), mode="edge")
-            for packet in stream.encode(av.VideoFrame.from_ndarray(u8, format="rgb24")):
+            vframe = av.VideoFrame.from_ndarray(u8, format="rgb24")
+            vframe.pts = i  # explicit 1-fps timeline for rate control (what PyAV would fill in anyway)
+            for packet in stream.encode(vframe):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
@@ -234,7 +238,10 @@ def video_compress(frames: Sequence[np.ndarray], codec: str, bitrate: int, size:
         vstream = container.streams.video[0]
         vstream.codec_context.thread_count = 1
         for frame in container.decode(vstream):
-            out.append(frame.to_ndarray(format="rgb24")[:h, :w].astype(np.float32) / 255.0)
+            # threads=1: PyAV's default (0) gives every frame its own swscale context with a pool of
+            # one thread per core; same output, but serial skips that set-up (faster, no threads at all).
+            rgb = frame.to_ndarray(format="rgb24", threads=1)
+            out.append(rgb[:h, :w].astype(np.float32) / 255.0)
     if len(out) != len(frames):
         raise RuntimeError(f"video compression returned {len(out)} frames for {len(frames)} ({encoder})")
     return out

@@ -60,6 +60,7 @@ class Validator:
                 mid = len(sr) // 2
                 sheet = self._sheet(lq[mid], sr[mid], gt[mid])
         means = {m: float(np.mean([r[m] for r in rows])) for m in self.metrics}
+        self.out_dir.mkdir(parents=True, exist_ok=True)
         write_image(self.out_dir / f"iter_{step:08d}.png", sheet)
         key = self.metrics[0]
         higher = key != "niqe"
