@@ -117,3 +117,15 @@ def test_synthetic_clips_move_and_are_reproducible():
     assert a.std() > 20  # textured, not flat
     assert np.abs(a[0].astype(int) - a[1]).mean() > 1 and not np.array_equal(a[0], a[2])
     assert not np.array_equal(a, SyntheticSequence(6, size=48, num_frames=6).read([0, 1, 5]))
+
+
+def test_gradient_accumulation_equals_the_larger_batch(tmp_path: Path):
+    common = ["train.iterations=2", "train.checkpoint_every=2", "data.clip_length=2"]
+    big = train(smoke_config(*common, "train.batch_size=2"), tmp_path / "big", log=lambda s: None)
+    acc = train(smoke_config(*common, "train.batch_size=1", "train.accumulate=2"), tmp_path / "acc",
+                log=lambda s: None)
+    a, b = (read_checkpoint(r.checkpoint)["state_dict"] for r in (big, acc))
+    moved = read_checkpoint(big.checkpoint)["state_dict"]["generator.image_cleaning.1.weight"]
+    worst = max(float((a[k] - b[k]).abs().max()) for k in a if a[k].is_floating_point())
+    assert worst < 1e-5 and float(moved.abs().sum()) > 0  # Adam steps are 1e-3: a wrong gradient moves far more
+    assert [round(h["pixel"], 5) for h in big.history] == [round(h["pixel"], 5) for h in acc.history]
