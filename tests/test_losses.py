@@ -7,8 +7,6 @@ import hashlib
 import importlib.util
 import math
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import cv2
@@ -17,6 +15,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
+from test_hub import Server
 
 from realbasicvsr import RealBasicVSRError
 from realbasicvsr import losses
@@ -162,12 +161,12 @@ def test_vgg19_runs_only_up_to_the_deepest_requested_layer(vgg_sd):
 @pytest.mark.parametrize(
     "edit, expected",
     [
-        (lambda sd: sd.pop("features.34.bias"), "missing features.34.bias"),
+        (lambda sd: sd.pop("features.34.bias"), "missing keys: features.34.bias"),
         (lambda sd: sd.__setitem__("features.0.conv.weight", sd.pop("features.0.weight")),
-         "missing features.0.weight; unexpected features.0.conv.weight"),
+         "missing keys: features.0.weight; unexpected keys: features.0.conv.weight"),
         (lambda sd: sd.__setitem__("features.5.weight", torch.zeros(128, 32, 3, 3)),
-         "features.5.weight has shape (128, 32, 3, 3), expected (128, 64, 3, 3)"),
-        (lambda sd: sd.__setitem__("features.3.weight", torch.zeros(1)), "unexpected features.3.weight"),
+         "wrong shapes: features.5.weight (128, 32, 3, 3) (expected (128, 64, 3, 3))"),
+        (lambda sd: sd.__setitem__("features.3.weight", torch.zeros(1)), "unexpected keys: features.3.weight"),
     ],
 )
 def test_vgg19_wrong_state_dicts_are_refused(vgg_sd, edit, expected):
@@ -275,44 +274,12 @@ def test_bad_local_weight_files(tmp_path, vgg_sd):
 # ---------------------------------------------------------------------------- downloading VGG19's weights
 
 
-class Server:
-    """Serves ``files[url path] = bytes`` on 127.0.0.1 and records the paths asked for."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-        self.requests: list[str] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-                server.requests.append(self.path)
-                body = server.files.get(self.path)
-                if body is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
-
-
 @pytest.fixture
 def server(monkeypatch):
     for var in ("no_proxy", "NO_PROXY"):  # a configured proxy must not intercept the local server
         monkeypatch.setenv(var, "127.0.0.1,localhost")
-    s = Server()
-    s.thread.start()
-    yield s
-    s.httpd.shutdown()
-    s.httpd.server_close()
-    s.thread.join()
+    with Server() as s:
+        yield s
 
 
 @pytest.fixture
@@ -425,7 +392,7 @@ def test_lite0_wrong_state_dict_and_bad_tap():
     sd = net.state_dict()
     del sd["_blocks.15._bn2.running_var"]
     msg = error_of(net.load_package_state_dict, sd, source="x.pth")
-    assert msg == "x.pth does not hold EfficientNet-Lite0 weights: missing _blocks.15._bn2.running_var"
+    assert msg == "x.pth does not hold EfficientNet-Lite0 weights: missing keys: _blocks.15._bn2.running_var"
     assert "out of range" in error_of(EfficientNetLite0Features, taps=(16,))
 
 

@@ -96,7 +96,7 @@ def test_basicsr_basicvsr_file_with_params(tmp_path, source):
         assert all(torch.equal(got[k], v) for k, v in want.items())
     msg = error_of(load_basicvsr_propagation, RealBasicVSRNet(8, 1, 1), path)
     assert "(BasicSR layout, 8 channels, 2 blocks) do not fit the model (8 channels, 1 blocks)" in msg
-    assert "unexpected: main.2.1.conv1.weight" in msg
+    assert "unexpected keys: main.2.1.conv1.weight" in msg
 
 
 def test_basicsr_spynet_file_without_buffers_keeps_the_imagenet_constants(tmp_path, source):
@@ -168,7 +168,7 @@ def test_files_without_complete_spynet_weights(tmp_path, source, golden_small_pa
     partial = tmp_path / "partial.pth"
     torch.save({k: v for k, v in conv_weights(source).items() if not k.startswith("basic_module.5.")}, partial)
     msg = error_of(load_spynet_weights, SPyNet(), partial)
-    assert "do not fit SPyNet: missing: basic_module.5.basic_module.0.conv.weight" in msg and "and 7 more" in msg
+    assert "do not fit SPyNet: missing keys: basic_module.5.basic_module.0.conv.weight" in msg and "and 7 more" in msg
 
     wrong = tmp_path / "wrong.pth"
     torch.save(conv_weights(source) | {"basic_module.0.basic_module.4.conv.bias": torch.zeros(3)}, wrong)

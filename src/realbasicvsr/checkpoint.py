@@ -19,6 +19,7 @@ from .atomic import atomic_write
 from .errors import RealBasicVSRError
 from .hub import MODEL_ZOO, resolve_zoo_file
 from .models import RealBasicVSRNet
+from .models.loading import state_dict_mismatch
 
 # Prefixes of MMagic/MMEditing training checkpoints; everything but the chosen generator is ignored.
 _GENERATOR_PREFIXES = {True: ("generator_ema.", "generator."), False: ("generator.", "generator_ema.")}
@@ -143,21 +144,9 @@ def build_from_state_dict(
     """A RealBasicVSRNet with ``sd`` loaded strictly; any mismatch is one error naming what is wrong."""
     cfg = infer_config(sd)
     model = RealBasicVSRNet(**cfg, dynamic_refine_thres=255.0 if dynamic_refine_thres is None else dynamic_refine_thres)
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in sd]
-    unexpected = [k for k in sd if k not in expected]
-    wrong = [
-        f"{k} {tuple(sd[k].shape)} (expected {tuple(v.shape)})"
-        for k, v in expected.items()
-        if k in sd and sd[k].shape != v.shape
-    ]
-    problems = []
-    for label, items in (("missing keys", missing), ("unexpected keys", unexpected), ("wrong shapes", wrong)):
-        if items:
-            more = f" and {len(items) - 3} more" if len(items) > 3 else ""
-            problems.append(f"{label}: {', '.join(items[:3])}{more}")
+    problems = state_dict_mismatch(model.state_dict(), sd)
     if problems:
-        raise RealBasicVSRError(f"{source} does not match RealBasicVSRNet({_fmt(cfg)}): {'; '.join(problems)}")
+        raise RealBasicVSRError(f"{source} does not match RealBasicVSRNet({_fmt(cfg)}): {problems}")
     model.load_state_dict({k: v.float() for k, v in sd.items()}, strict=True)
     return model
 

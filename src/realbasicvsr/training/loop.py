@@ -34,6 +34,7 @@ from ..checkpoint import generator_state_dict, read_checkpoint, resolve_source
 from ..errors import RealBasicVSRError
 from ..losses import GANLoss, PerceptualLoss, cleaning_target
 from ..models import RealBasicVSRNet, UNetDiscriminatorWithSpectralNorm
+from ..models.loading import state_dict_mismatch
 from ..tomlconfig import to_toml
 from . import distributed
 from .checkpoints import (
@@ -103,15 +104,9 @@ def build_generator(config: TrainConfig, log: Callable[[str], None] = lambda s: 
 
 
 def _load_strict(model: nn.Module, sd: dict[str, torch.Tensor], source: str) -> None:
-    own = model.state_dict()
-    missing = [k for k in own if k not in sd]
-    unexpected = [k for k in sd if k not in own]
-    wrong = [k for k in own if k in sd and sd[k].shape != own[k].shape]
-    if missing or unexpected or wrong:
-        what = "; ".join(f"{label}: {', '.join(items[:2])}{' ...' if len(items) > 2 else ''}"
-                         for label, items in (("missing", missing), ("unexpected", unexpected),
-                                              ("wrong shape", wrong)) if items)
-        raise RealBasicVSRError(f"model.init {source} is another architecture than [model] ({what}); "
+    problems = state_dict_mismatch(model.state_dict(), sd)
+    if problems:
+        raise RealBasicVSRError(f"model.init {source} is another architecture than [model] ({problems}); "
                                 "set model.init_partial = true to copy only the matching tensors")
     model.load_state_dict({k: v.float() for k, v in sd.items()})
 
