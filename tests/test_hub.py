@@ -151,7 +151,7 @@ def test_truncated_response_is_reported_and_leaves_nothing(zoo, server, checkpoi
 
 def test_http_error_is_reported_with_the_local_file_hint(zoo, server, checkpoint):
     msg = error_of(load_model, ZOO_NAME, progress=False)  # nothing served: 404
-    assert "HTTP 404" in msg and "pass the local file's path" in msg
+    assert "HTTP 404" in msg and "pass it with --model PATH" in msg
     assert cache_files(zoo) == []
 
 

@@ -21,16 +21,18 @@ _CHUNK = 1 << 20
 
 @dataclass(frozen=True)
 class ZooEntry:
-    """One released model: where to get it and what to build."""
+    """One model: where to get it and what to build. ``bundled`` names a weights file shipped inside the
+    package (``realbasicvsr/weights/``): such a model needs no download."""
 
     name: str
     url: str
     description: str
     config: dict = field(default_factory=dict)
+    bundled: str = ""
 
     @property
     def filename(self) -> str:
-        return self.url.rsplit("/", 1)[-1]
+        return self.bundled or self.url.rsplit("/", 1)[-1]
 
     @property
     def sha256_prefix(self) -> str | None:
@@ -60,6 +62,7 @@ MODEL_ZOO: dict[str, ZooEntry] = {
 }
 
 DEFAULT_MODEL = "realbasicvsr_x4"
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 # MMagic's pretrained SPyNet: what the reference's training configs initialise SPyNet from (spynet_pretrained).
 SPYNET_URL = "https://download.openmmlab.com/mmediting/restorers/basicvsr/spynet_20210409-c6c1bd09.pth"
@@ -190,10 +193,18 @@ def resolve_zoo_file(name: str, *, progress: bool = True) -> Path:
         known = ", ".join(MODEL_ZOO)
         raise RealBasicVSRError(f"unknown model {name!r}: not a file and not in the model zoo ({known})")
     entry = MODEL_ZOO[name]
+    if entry.bundled:
+        path = WEIGHTS_DIR / entry.bundled
+        if not path.is_file():
+            raise RealBasicVSRError(f"model {name!r}: its bundled weights {path} are missing (reinstall realbasicvsr)")
+        return path
+    offline = [n for n, e in MODEL_ZOO.items() if e.bundled]
+    way_out = f", or use a model that needs no download: {', '.join(offline)}" if offline else ""
     return download(
         mirrored_url(entry.url),
         cache_dir() / "checkpoints" / entry.filename,
         sha256=entry.sha256_prefix,
         progress=progress,
-        hint=f"Download {entry.url} elsewhere and pass the local file's path instead of {name!r}.",
+        hint=f"Download {entry.url} elsewhere and pass it with --model PATH instead of {name!r} "
+        f"(or set $REALBASICVSR_MIRROR){way_out}.",
     )

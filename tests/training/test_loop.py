@@ -250,9 +250,9 @@ def test_torchrun_two_gloo_ranks_match_one_process(tmp_path: Path):
 
 def _write_val_set(root: Path, lq_side: int, frames: int = 3, paired: bool = True) -> None:
     from realbasicvsr.io import write_image
-    from realbasicvsr.training.data import SyntheticSequence
+    from realbasicvsr.training.data import synthetic_sequence
 
-    gt = SyntheticSequence(9, size=lq_side * 4, num_frames=frames).read(range(frames))
+    gt = synthetic_sequence(9, size=lq_side * 4, num_frames=frames).read(range(frames))
     for sub in (["lq/clipA", "gt/clipA"] if paired else ["clipA"]):
         (root / sub).mkdir(parents=True)
     for i, f in enumerate(gt):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -12,7 +13,7 @@ import torch.nn.functional as F
 from realbasicvsr.checkpoint import read_checkpoint
 from realbasicvsr.models import RealBasicVSRNet, VGG19Features
 from realbasicvsr.training import train, training_step
-from realbasicvsr.training.data import StepBatchSampler, SyntheticSequence
+from realbasicvsr.training.data import PanSequence, StepBatchSampler, synthetic_sequence
 from realbasicvsr.training.ema import EMA
 from realbasicvsr.training.loop import Models
 
@@ -111,12 +112,12 @@ def test_sampler_is_a_function_of_the_step():
 
 
 def test_synthetic_clips_move_and_are_reproducible():
-    seq = SyntheticSequence(5, size=48, num_frames=6)
-    a, b = seq.read([0, 1, 5]), SyntheticSequence(5, size=48, num_frames=6).read([0, 1, 5])
+    seq = synthetic_sequence(5, size=48, num_frames=6)
+    a, b = seq.read([0, 1, 5]), synthetic_sequence(5, size=48, num_frames=6).read([0, 1, 5])
     assert a.shape == (3, 48, 48, 3) and a.dtype == np.uint8 and np.array_equal(a, b)
     assert a.std() > 20  # textured, not flat
     assert np.abs(a[0].astype(int) - a[1]).mean() > 1 and not np.array_equal(a[0], a[2])
-    assert not np.array_equal(a, SyntheticSequence(6, size=48, num_frames=6).read([0, 1, 5]))
+    assert not np.array_equal(a, synthetic_sequence(6, size=48, num_frames=6).read([0, 1, 5]))
 
 
 def test_gradient_accumulation_equals_the_larger_batch(tmp_path: Path):
@@ -129,3 +130,20 @@ def test_gradient_accumulation_equals_the_larger_batch(tmp_path: Path):
     worst = max(float((a[k] - b[k]).abs().max()) for k in a if a[k].is_floating_point())
     assert worst < 1e-5 and float(moved.abs().sum()) > 0  # Adam steps are 1e-3: a wrong gradient moves far more
     assert [round(h["pixel"], 5) for h in big.history] == [round(h["pixel"], 5) for h in acc.history]
+
+
+def test_pans_over_a_photo_stay_inside_and_move_steadily(tmp_path: Path):
+    from realbasicvsr.io import write_image
+
+    rng = np.random.default_rng(0)
+    photo = cv2.resize(rng.integers(0, 255, (30, 40, 3), dtype=np.uint8), (400, 300), interpolation=cv2.INTER_CUBIC)
+    write_image(tmp_path / "p.png", photo)
+    seq = PanSequence(str(tmp_path / "p.png"), seed=4, size=64, num_frames=10)
+    assert isinstance(seq._picture, str)  # read lazily, in the worker that needs it
+    frames = seq.read(range(10))
+    assert frames.shape == (10, 64, 64, 3) and not isinstance(seq._picture, str)
+    # the first frame is a crop of the photo near where the path starts (small rotation/zoom aside)
+    res = cv2.matchTemplate(photo, frames[0][8:56, 8:56], cv2.TM_CCOEFF_NORMED)
+    assert res.max() > 0.9
+    shifts = [np.abs(frames[i].astype(int) - frames[i + 1]).mean() for i in range(9)]
+    assert min(shifts) > 0.5 and max(shifts) < 3 * min(shifts) + 5  # steady motion, no jumps

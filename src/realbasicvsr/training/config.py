@@ -15,7 +15,7 @@ from ..degradations import DegradationConfig
 from ..errors import RealBasicVSRError
 from ..tomlconfig import as_plain, merge, parse_assignments, read_toml
 
-DATA_SOURCES = ("reds", "folder", "synthetic")
+DATA_SOURCES = ("reds", "folder", "manifest", "synthetic")
 AMP_MODES = ("none", "bf16", "fp16")
 LR_SCHEDULES = ("constant", "cosine")
 PERCEPTUAL_BACKBONES = ("vgg19", "efficientnet_lite0")
@@ -44,8 +44,10 @@ class ModelConfig:
 class DataConfig:
     """Where training clips come from and how one is sampled (recipe: 15 frames mirrored to 30)."""
 
-    source: str = "reds"  # reds | folder (videos / frame folders) | synthetic (made on the fly)
-    root: str = ""
+    source: str = "reds"  # reds | folder (videos / frame folders) | manifest | synthetic (made on the fly)
+    root: str = ""  # REDS folder, a folder of videos/frame folders, or a manifest.json
+    split: str = "train"  # manifest: which split's files
+    pans_per_photo: int = 4  # manifest: moving-crop sequences (synthetic_size, synthetic_frames) per photo
     clip_length: int = 15
     mirror: bool = True
     intervals: tuple[int, ...] = (1,)
@@ -55,7 +57,7 @@ class DataConfig:
     transpose: float = 0.5
     repeat: int = 1
     num_workers: int = 2
-    # synthetic: how many procedural clips, their size and frame count
+    # synthetic: how many procedural clips; synthetic and manifest photos: clip size and frame count
     synthetic_clips: int = 8
     synthetic_size: int = 96
     synthetic_frames: int = 12
@@ -150,7 +152,7 @@ def _validate(c: TrainConfig) -> None:
            "data.intervals must be positive integers")
     _check(all(0 <= p <= 1 for p in (d.hflip, d.vflip, d.transpose)), "data flip probabilities must be in [0, 1]")
     _check(d.repeat >= 1 and d.num_workers >= 0, "data.repeat must be >= 1 and data.num_workers >= 0")
-    _check(d.source != "synthetic" or d.synthetic_clips >= 1 and d.synthetic_frames >= d.clip_length
+    _check(d.source not in ("synthetic", "manifest") or d.synthetic_clips >= 1 and d.synthetic_frames >= d.clip_length
            and d.synthetic_size >= d.lq_size * m.upscale,
            "synthetic clips must hold at least clip_length frames of at least lq_size * upscale pixels")
     _check(min(l.pixel_weight, l.cleaning_weight, l.perceptual_weight, l.gan_weight) >= 0, "loss weights must be >= 0")
