@@ -122,3 +122,17 @@ def test_python_dash_m_convert(tmp_path, released):
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "--overwrite" in proc.stderr
     assert proc.stdout == ""
+
+
+def test_fp16_halves_the_file_and_stays_close(tmp_path, capsys, released):
+    src, written = released
+    full, half = tmp_path / "full.safetensors", tmp_path / "half.safetensors"
+    assert run_cli(capsys, str(src), str(full))[0] == 0
+    assert run_cli(capsys, str(src), str(half), "--fp16")[0] == 0
+    assert 0.45 < half.stat().st_size / full.stat().st_size < 0.55
+    with safe_open(str(half), "pt") as f:
+        assert all(f.get_tensor(k).dtype == torch.float16 for k in f.keys())
+    model = load_model(half)
+    assert next(model.parameters()).dtype == torch.float32  # loads back as fp32
+    for k, v in written["generator_ema"].items():
+        assert torch.allclose(model.state_dict()[k], v, rtol=1e-3, atol=1e-4), k

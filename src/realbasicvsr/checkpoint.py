@@ -183,9 +183,12 @@ def load_model(
 
 
 def convert_checkpoint(
-    src: str | os.PathLike, dst: str | os.PathLike, *, use_ema: bool = True, overwrite: bool = False
+    src: str | os.PathLike, dst: str | os.PathLike, *, use_ema: bool = True, overwrite: bool = False,
+    half: bool = False,
 ) -> Path:
-    """Write the generator (EMA by default) of ``src`` as a standalone .safetensors file, atomically."""
+    """Write the generator (EMA by default) of ``src`` as a standalone .safetensors file, atomically.
+
+    ``half`` stores fp16 tensors (half the size; loading converts back to fp32)."""
     from safetensors.torch import save_file
 
     dst = Path(dst)
@@ -198,7 +201,8 @@ def convert_checkpoint(
         raise RealBasicVSRError("input and output are the same file")
     sd = generator_state_dict(read_checkpoint(path), use_ema=use_ema, source=str(path))
     model = build_from_state_dict(sd, source=str(path))  # validates before writing anything
-    tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
+    dtype = torch.float16 if half else torch.float32
+    tensors = {k: v.detach().to(dtype).contiguous().clone() for k, v in model.state_dict().items()}
     meta = {"format": "realbasicvsr-generator", "config": json.dumps(infer_config(sd)), "source": path.name}
     atomic_write(dst, lambda tmp: save_file(tensors, str(tmp), metadata=meta))
     return dst

@@ -16,6 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("input", help="checkpoint file or model-zoo name")
     p.add_argument("output", help="output path ending in .safetensors")
     p.add_argument("--no-ema", action="store_true", help="take `generator.*` instead of `generator_ema.*`")
+    p.add_argument("--fp16", action="store_true", help="store fp16 tensors (half the size)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.set_defaults(func=run)
 
@@ -23,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..checkpoint import convert_checkpoint
 
-    out = convert_checkpoint(args.input, args.output, use_ema=not args.no_ema, overwrite=args.overwrite)
+    out = convert_checkpoint(args.input, args.output, use_ema=not args.no_ema, overwrite=args.overwrite,
+                             half=args.fp16)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
     return 0
