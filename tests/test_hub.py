@@ -211,3 +211,24 @@ def test_file_placed_in_the_cache_is_used_offline(zoo, monkeypatch, server, chec
     monkeypatch.delenv("REALBASICVSR_MIRROR")  # the official host is never contacted: the copy verifies
     load_model(ZOO_NAME, progress=False)
     assert server.requests == []
+
+
+def test_bundled_weights_need_no_network_and_are_named_in_download_errors(zoo, monkeypatch, tmp_path, checkpoint):
+    """A zoo entry whose weights ship inside the package loads from there (never the cache or the network),
+    and a failed download of another model names it as the offline way out."""
+    from realbasicvsr import hub
+    from realbasicvsr.checkpoint import convert_checkpoint
+
+    weights = tmp_path / "package_weights"
+    src = tmp_path / "src" / "model.pth"
+    convert_checkpoint(src, weights / "tiny_offline.safetensors", half=True)
+    monkeypatch.setattr(hub, "WEIGHTS_DIR", weights)
+    monkeypatch.setitem(MODEL_ZOO, "tiny_offline", ZooEntry("tiny_offline", "", "bundled test model",
+                                                            dict(mid_channels=4), bundled="tiny_offline.safetensors"))
+    monkeypatch.setenv("REALBASICVSR_MIRROR", "http://127.0.0.1:9")  # nothing listens: any download fails
+    model = load_model("tiny_offline")
+    assert model.mid_channels == 4 and cache_files(zoo) == []
+    msg = error_of(load_model, ZOO_NAME, progress=False)
+    assert "--model PATH" in msg and "a model that needs no download: tiny_offline" in msg
+    (weights / "tiny_offline.safetensors").unlink()
+    assert "bundled weights" in error_of(load_model, "tiny_offline") and "reinstall" in error_of(load_model, "tiny_offline")
