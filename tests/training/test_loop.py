@@ -290,3 +290,25 @@ def test_validation_without_ground_truth_uses_niqe(tmp_path: Path):
     assert 0 < float(line.split("NIQE ")[1]) < 100
     with pytest.raises(RealBasicVSRError, match="needs a sub-folder named"):
         train(smoke_config("train.iterations=1", f"val.root={tmp_path / 'lq_only'}"), tmp_path / "run2")
+
+
+def test_manifest_source_pans_over_photos_and_reads_videos(tmp_path: Path):
+    """data.source = "manifest": the files of one split of scripts/fetch_training_data.py's manifest."""
+    from realbasicvsr.io import write_image
+    from realbasicvsr.training.data import build_dataset
+
+    rng = np.random.default_rng(0)
+    write_image(tmp_path / "a.png", rng.integers(0, 255, (200, 260, 3), dtype=np.uint8))
+    _write_video(tmp_path / "v.mp4", n=8, h=80, w=96)
+    files = [{"path": "a.png", "kind": "photo", "split": "train"}, {"path": "v.mp4", "kind": "video", "split": "train"},
+             {"path": "held_out.png", "kind": "photo", "split": "eval"}]
+    (tmp_path / "manifest.json").write_text(json.dumps({"files": files}))
+    config = smoke_config("data.source=manifest", f"data.root={tmp_path / 'manifest.json'}", "data.pans_per_photo=3")
+    ds = build_dataset(config)
+    assert [type(s).__name__ for s in ds.sequences] == ["PanSequence"] * 3 + ["VideoSequence"]
+    lq, gt, _ = ds[(0, 3)]  # the video
+    assert lq.shape == (8, 3, 16, 16) and gt.shape == (8, 3, 64, 64)
+    with pytest.raises(RealBasicVSRError, match="lists no files of split 'test'"):
+        build_dataset(smoke_config("data.source=manifest", f"data.root={tmp_path / 'manifest.json'}", "data.split=test"))
+    with pytest.raises(RealBasicVSRError, match="no manifest at"):
+        build_dataset(smoke_config("data.source=manifest", f"data.root={tmp_path / 'nope.json'}"))
