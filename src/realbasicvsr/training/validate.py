@@ -2,7 +2,7 @@
 
 Paired sets (``lq/`` + ``gt/`` sub-folders, e.g. UDM10 or REDS4) give PSNR/SSIM on Y; an LQ-only set
 gives NIQE on Y (the paper's convention). Each run writes a side-by-side PNG (LQ | output | GT) of the
-first clip's middle frame to ``val/iter_XXXXXXXX.png`` in the work folder.
+first clip's middle frame to ``val/iter_<8-digit iteration>.png`` in the work folder.
 """
 
 from __future__ import annotations
