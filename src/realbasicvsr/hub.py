@@ -184,6 +184,14 @@ def mirrored_url(url: str) -> str:
     return f"{mirror.rstrip('/')}/{url.rsplit('/', 1)[-1]}" if mirror else url
 
 
+def fetch_cached(url: str, *, progress: bool = True, hint: str = "") -> Path:
+    """The file at ``url`` in the cache (``checkpoints/<its name>``), downloaded once through the mirror
+    and checked against the sha256 prefix in its name (``name-<hex>.ext``)."""
+    filename = url.rsplit("/", 1)[-1]
+    return download(mirrored_url(url), cache_dir() / "checkpoints" / filename,
+                    sha256=sha256_prefix_from_name(filename), progress=progress, hint=hint)
+
+
 def resolve_zoo_file(name: str, *, progress: bool = True) -> Path:
     """Path of a zoo model's checkpoint in the cache, downloading it on first use.
 
@@ -200,10 +208,8 @@ def resolve_zoo_file(name: str, *, progress: bool = True) -> Path:
         return path
     offline = [n for n, e in MODEL_ZOO.items() if e.bundled]
     way_out = f", or use a model that needs no download: {', '.join(offline)}" if offline else ""
-    return download(
-        mirrored_url(entry.url),
-        cache_dir() / "checkpoints" / entry.filename,
-        sha256=entry.sha256_prefix,
+    return fetch_cached(
+        entry.url,
         progress=progress,
         hint=f"Download {entry.url} elsewhere and pass it with --model PATH instead of {name!r} "
         f"(or set $REALBASICVSR_MIRROR){way_out}.",

