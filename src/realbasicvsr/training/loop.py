@@ -366,7 +366,7 @@ def _run(config: TrainConfig, work: Path, resume: bool, procs: distributed.Proce
             for s in schedulers.values():
                 s.step()
             step += 1
-            meter.update(step, logs)
+            meter.tick()
             history.append({"iteration": step, **logs})
             if procs.is_main:
                 _append_jsonl(work / "log.jsonl", {"iteration": step, "lr": schedulers["generator"].get_last_lr()[0],
@@ -468,7 +468,8 @@ class _Meter:
         self.t0 = self.t_last = time.perf_counter()
         self.last_seconds = 0.0
 
-    def update(self, step: int, logs: dict[str, float]) -> None:
+    def tick(self) -> None:
+        """One step finished: remember how long it took."""
         now = time.perf_counter()
         self.last_seconds, self.t_last = now - self.t_last, now
 
