@@ -40,6 +40,12 @@ class BasicVSRNet(nn.Module):
         self.upscale = upscale
         self.spynet = SPyNet()
         self.spynet.requires_grad_(False)  # frozen in the reference: gradients still flow through it
+        # False: flows are computed without autograd (no gradient from the flow into the cleaning module),
+        # which skips SPyNet's backward pass -- a training-time saving for small models (configs/lite_*.toml).
+        self.flow_gradient = True
+        # < 1: SPyNet runs on frames downscaled by this factor and its flow is upsampled back (SPyNet is most
+        # of a small model's cost); 1 is the reference. See MODEL_CARD.md for what 0.5 costs in quality.
+        self.flow_scale = 1.0
         self.backward_resblocks = ResidualBlocksWithInputConv(mid_channels + 3, mid_channels, num_blocks)
         self.forward_resblocks = ResidualBlocksWithInputConv(mid_channels + 3, mid_channels, num_blocks)
         self.fusion = nn.Conv2d(mid_channels * 2, mid_channels, 1, 1, 0, bias=True)
@@ -63,11 +69,27 @@ class BasicVSRNet(nn.Module):
         if t < 2:
             empty = lrs.new_zeros(n, 0, 2, h, w)
             return empty, empty
-        lrs_1 = lrs[:, :-1].reshape(-1, c, h, w)
-        lrs_2 = lrs[:, 1:].reshape(-1, c, h, w)
-        flows_backward = self.spynet(lrs_1, lrs_2).view(n, t - 1, 2, h, w)
-        flows_forward = self.spynet(lrs_2, lrs_1).view(n, t - 1, 2, h, w)
+        with torch.set_grad_enabled(self.flow_gradient and torch.is_grad_enabled()):
+            small = lrs
+            if self.flow_scale != 1:
+                small = F.interpolate(lrs.flatten(0, 1), scale_factor=self.flow_scale, mode="area",
+                                      recompute_scale_factor=False)
+                small = small.view(n, t, c, *small.shape[-2:])
+            hs, ws = small.shape[-2:]
+            lrs_1 = small[:, :-1].reshape(-1, c, hs, ws)
+            lrs_2 = small[:, 1:].reshape(-1, c, hs, ws)
+            flows_backward = self._full_size(self.spynet(lrs_1, lrs_2), h, w).view(n, t - 1, 2, h, w)
+            flows_forward = self._full_size(self.spynet(lrs_2, lrs_1), h, w).view(n, t - 1, 2, h, w)
         return flows_forward, flows_backward
+
+    @staticmethod
+    def _full_size(flow: torch.Tensor, h: int, w: int) -> torch.Tensor:
+        """A flow computed on downscaled frames, resized to (h, w) with its vectors scaled to match."""
+        hs, ws = flow.shape[-2:]
+        if (hs, ws) == (h, w):
+            return flow
+        flow = F.interpolate(flow, size=(h, w), mode="bilinear", align_corners=False)
+        return flow * flow.new_tensor([w / ws, h / hs]).view(1, 2, 1, 1)
 
     def upsample(self, lr: torch.Tensor, feat_backward: torch.Tensor, feat_forward: torch.Tensor) -> torch.Tensor:
         """The head for one frame: fused features -> residual over the bilinear x``upscale`` of ``lr``."""

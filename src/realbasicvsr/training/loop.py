@@ -81,6 +81,7 @@ def build_generator(config: TrainConfig, log: Callable[[str], None] = lambda s: 
     g = RealBasicVSRNet(m.mid_channels, m.num_propagation_blocks, m.num_cleaning_blocks,
                         dynamic_refine_thres=m.dynamic_refine_thres, upscale=m.upscale,
                         head_channels=m.head_channels)
+    g.basicvsr.flow_gradient = m.flow_gradient
     if not pretrained:
         return g
     if m.init:
