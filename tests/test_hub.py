@@ -162,7 +162,7 @@ def test_refused_connection_says_how_to_use_a_local_file(zoo, monkeypatch, check
     monkeypatch.setenv("REALBASICVSR_MIRROR", f"http://127.0.0.1:{port}")
     msg = error_of(load_model, ZOO_NAME, progress=False)
     assert "could not download" in msg and "no network?" in msg and "refused" in msg.lower()
-    assert f"Download {MODEL_ZOO[ZOO_NAME].url} elsewhere" in msg and repr(ZOO_NAME) in msg
+    assert f"fetch {MODEL_ZOO[ZOO_NAME].url} elsewhere" in msg and repr(ZOO_NAME) in msg
     assert cache_files(zoo) == []
 
 
@@ -188,6 +188,9 @@ def test_cache_dir_and_official_zoo(monkeypatch, tmp_path):
     assert MODEL_ZOO["realbasicvsr_x4"].sha256_prefix == "52f77c2c"
     assert MODEL_ZOO["realbasicvsr_wogan_x4"].sha256_prefix == "0e2ff207"
     for entry in MODEL_ZOO.values():
+        if entry.bundled:  # ships inside the package: no URL
+            assert not entry.url and entry.name.startswith("realbasicvsr_lite_")
+            continue
         assert entry.url.startswith("https://download.openmmlab.com/mmediting/restorers/real_basicvsr/")
     assert sha256_prefix_from_name("spynet_20210409-c6c1bd09.pth") == "c6c1bd09"
     assert sha256_prefix_from_name("model.pth") is None
@@ -229,6 +232,7 @@ def test_bundled_weights_need_no_network_and_are_named_in_download_errors(zoo, m
     model = load_model("tiny_offline")
     assert model.mid_channels == 4 and cache_files(zoo) == []
     msg = error_of(load_model, ZOO_NAME, progress=False)
-    assert "--model PATH" in msg and "a model that needs no download: tiny_offline" in msg
+    assert "--model PATH" in msg and "a model that needs no download: --model " in msg and "tiny_offline" in msg
+    assert str(zoo) in msg  # the cache folder, where a copy fetched elsewhere can go
     (weights / "tiny_offline.safetensors").unlink()
     assert "bundled weights" in error_of(load_model, "tiny_offline") and "reinstall" in error_of(load_model, "tiny_offline")

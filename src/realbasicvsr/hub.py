@@ -29,6 +29,7 @@ class ZooEntry:
     description: str
     config: dict = field(default_factory=dict)
     bundled: str = ""
+    licence: str = ""
 
     @property
     def filename(self) -> str:
@@ -40,6 +41,8 @@ class ZooEntry:
 
 
 _C64B20 = dict(mid_channels=64, num_propagation_blocks=20, num_cleaning_blocks=20, upscale=4, head_channels=64)
+# The lite models (MODEL_CARD.md): trained by this project on registry photos/videos, shipped in the package.
+_LITE = dict(mid_channels=32, num_propagation_blocks=4, num_cleaning_blocks=2, head_channels=16)
 
 MODEL_ZOO: dict[str, ZooEntry] = {
     e.name: e
@@ -50,6 +53,7 @@ MODEL_ZOO: dict[str, ZooEntry] = {
             "realbasicvsr_c64b20_1x30x8_lr5e-5_150k_reds_20211104-52f77c2c.pth",
             "RealBasicVSR x4, GAN stage (the paper's model; VideoLQ NIQE 3.766)",
             _C64B20,
+            licence="Apache-2.0 (OpenMMLab, MMagic model zoo)",
         ),
         ZooEntry(
             "realbasicvsr_wogan_x4",
@@ -57,6 +61,23 @@ MODEL_ZOO: dict[str, ZooEntry] = {
             "realbasicvsr_wogan_c64b20_2x30x8_lr1e-4_300k_reds_20211027-0e2ff207.pth",
             "RealBasicVSR x4, stage 1 (L1 + cleaning loss only: smoother, fewer hallucinated details)",
             _C64B20,
+            licence="Apache-2.0 (OpenMMLab, MMagic model zoo)",
+        ),
+        ZooEntry(
+            "realbasicvsr_lite_x4",
+            "",
+            "Compact x4 (32 channels, 4+2 blocks; 6.6x fewer FLOPs than c64b20), stage 1; ships in the package",
+            dict(_LITE, upscale=4),
+            bundled="realbasicvsr_lite_x4.safetensors",
+            licence="Apache-2.0 (this project; training data credits in MODEL_CARD.md)",
+        ),
+        ZooEntry(
+            "realbasicvsr_lite_x2",
+            "",
+            "Compact x2 sibling of realbasicvsr_lite_x4 (7.6x fewer FLOPs than c64b20); ships in the package",
+            dict(_LITE, upscale=2),
+            bundled="realbasicvsr_lite_x2.safetensors",
+            licence="Apache-2.0 (this project; training data credits in MODEL_CARD.md)",
         ),
     )
 }
@@ -207,10 +228,42 @@ def resolve_zoo_file(name: str, *, progress: bool = True) -> Path:
             raise RealBasicVSRError(f"model {name!r}: its bundled weights {path} are missing (reinstall realbasicvsr)")
         return path
     offline = [n for n, e in MODEL_ZOO.items() if e.bundled]
-    way_out = f", or use a model that needs no download: {', '.join(offline)}" if offline else ""
+    way_out = f", or use a model that needs no download: --model {' / '.join(offline)}" if offline else ""
+    which = f"{name!r} (the default model)" if name == DEFAULT_MODEL else repr(name)
     return fetch_cached(
         entry.url,
         progress=progress,
-        hint=f"Download {entry.url} elsewhere and pass it with --model PATH instead of {name!r} "
-        f"(or set $REALBASICVSR_MIRROR){way_out}.",
+        hint=f"{which} needs a download: fetch {entry.url} elsewhere and pass it with --model PATH, put it in "
+        f"{cache_dir() / 'checkpoints'}, or set $REALBASICVSR_MIRROR{way_out}.",
     )
+
+
+@dataclass(frozen=True)
+class ZooStatus:
+    """What `realbasicvsr models` shows for one zoo entry."""
+
+    entry: ZooEntry
+    scale: int
+    gflops: float  # per output frame at 180x320 LR, 10-frame window, one cleaning pass
+    path: Path | None  # the local file (bundled or cached), None if it must be downloaded
+    size_bytes: int | None
+
+    @property
+    def where(self) -> str:
+        if self.entry.bundled:
+            return "in the package (offline)"
+        return ("cached, " if self.path else "download from ") + self.entry.url.split("/")[2]
+
+
+def zoo_status() -> list[ZooStatus]:
+    """Every zoo entry with its cost and whether it is available without a download, offline ones first."""
+    from .inference.plan import ArchSize, gflops_per_frame
+
+    rows = []
+    for e in MODEL_ZOO.values():
+        arch = ArchSize(**{k: v for k, v in e.config.items() if k in ArchSize.__dataclass_fields__})
+        local = WEIGHTS_DIR / e.bundled if e.bundled else cache_dir() / "checkpoints" / e.filename
+        found = local if local.is_file() else None
+        rows.append(ZooStatus(e, arch.upscale, gflops_per_frame(arch, 180, 320, 10), found,
+                              found.stat().st_size if found else None))
+    return sorted(rows, key=lambda r: not r.entry.bundled)

@@ -16,9 +16,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "and scores frames 0, 50 and 99 with NRQM/NIQE/PI/BRISQUE on the Y channel (4-px shave); --layout "
         "paired upscales DIR/lq/<clip> and compares with DIR/gt/<clip> (PSNR/SSIM on Y, all frames).",
     )
-    p.add_argument("--model", required=True, help="model-zoo name or checkpoint file")
+    p.add_argument("-n", "--model", required=True, help="model-zoo name (see `realbasicvsr models`) or checkpoint file")
     p.add_argument("--dataset", required=True, help="dataset folder")
-    p.add_argument("--layout", choices=("videolq", "paired"), default="videolq")
+    p.add_argument("--layout", choices=("videolq", "paired"), default="videolq",
+                   help="videolq: LQ clips only, no-reference metrics on frames 0/50/99 (the paper's VideoLQ "
+                   "protocol); paired: LQ + ground-truth sub-folders, PSNR/SSIM (default videolq)")
     p.add_argument("--lq", default=None, metavar="DIR", help="paired: the LQ sub-folder (default: lq, input, BIx4 or BDx4)")
     p.add_argument("--gt", default=None, metavar="DIR", help="paired: the ground-truth sub-folder (default: gt or HR)")
     p.add_argument("--metrics", default=None, help="comma-separated metrics (default: the layout's)")
@@ -32,8 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="upscale clips in temporal chunks of N frames (default: whole clips, the paper's protocol)")
     p.add_argument("--overlap", type=int, default=4, help="context frames on each side of a chunk (default 4)")
     p.add_argument(
-        "--refine-thres", type=float, default=None,
-        help="dynamic_refine_thres in 0-255 units (default: the checkpoint's 255, one cleaning pass)",
+        "--dynamic-refine-thres", "--refine-thres", dest="refine_thres", type=float, default=None, metavar="T",
+        help="cleaning threshold in 0-255 units, as in upscale (default 255 = one pass; the paper uses 1.5)",
     )
     p.add_argument("--save", default=None, metavar="DIR", help="also keep the upscaled frames (PNG) per clip")
     add_report_options(p)

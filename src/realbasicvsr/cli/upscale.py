@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 
+from ..errors import RealBasicVSRError
 from ..hub import DEFAULT_MODEL
 
 
@@ -17,24 +18,29 @@ def register(sub: argparse._SubParsersAction) -> None:
         "with a video extension writes a video (audio and subtitles copied); otherwise a folder of PNG "
         "frames. Several inputs, or a folder of videos, write into the folder OUTPUT.",
     )
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="video file, folder of frames, image, or folder of videos")
+    p.add_argument("inputs", nargs="*", metavar="INPUT", help="video file, folder of frames, image, or folder of videos")
+    p.add_argument("-i", "--input", action="append", default=[], metavar="INPUT",
+                   help="an input, as with Real-ESRGAN's scripts (repeatable; positional inputs work too)")
     p.add_argument("-o", "--output", required=True, help="output video/folder (a folder for several inputs)")
-    p.add_argument("--model", default=DEFAULT_MODEL, help=f"model-zoo name or checkpoint file (default {DEFAULT_MODEL})")
+    p.add_argument("-n", "--model", default=DEFAULT_MODEL,
+                   help=f"model-zoo name (see `realbasicvsr models`) or checkpoint file (default {DEFAULT_MODEL}; "
+                   "realbasicvsr_lite_x4 ships in the package and needs no download)")
     p.add_argument("--dynamic-refine-thres", type=float, default=None, metavar="T",
                    help="cleaning threshold in 0-255 units (default 255 = one pass; the paper uses 1.5)")
     g = p.add_argument_group("memory and speed")
     g.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     g.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"],
                    help="auto = fp16 on CUDA, fp32 elsewhere")
+    g.add_argument("--fp32", dest="precision", action="store_const", const="fp32", help="same as --precision fp32")
     g.add_argument("--chunk-frames", type=int, default=None,
                    help="frames written per temporal chunk (default 24, fewer for frames too big for memory)")
     g.add_argument("--overlap", type=int, default=4, help="context frames on each side of a chunk (default 4)")
-    g.add_argument("--tile", type=int, default=0,
+    g.add_argument("-t", "--tile", type=int, default=0,
                    help="spatial tile size in input pixels; 0 = automatic (tiles only when a chunk would not fit memory)")
     g.add_argument("--no-tile", action="store_true", help="never tile, whatever the frame size")
     g.add_argument("--tile-overlap", type=int, default=16, help="overlap between tiles in input pixels (default 16)")
     g = p.add_argument_group("output")
-    g.add_argument("--outscale", type=float, default=None,
+    g.add_argument("-s", "--outscale", type=float, default=None,
                    help="final scale: the model's own factor (default; 4 for the released models), "
                    "else an antialiased resize of its output")
     g.add_argument("--codec", default="libx264", help="video codec: libx264, libx265, libvpx-vp9, mpeg4... (default libx264)")
@@ -58,6 +64,9 @@ def run(args: argparse.Namespace) -> int:
     from ..inference import EngineOptions, OutputOptions, UpscaleSettings, describe_plan, plan_jobs, summary, upscale
     from ..inference.batch import shard
 
+    inputs = [*args.inputs, *args.input]
+    if not inputs:
+        raise RealBasicVSRError("no input: pass INPUT or -i INPUT")
     settings = UpscaleSettings(
         model=args.model,
         dynamic_refine_thres=args.dynamic_refine_thres,
@@ -71,10 +80,10 @@ def run(args: argparse.Namespace) -> int:
         ext=args.ext,
     )
     if args.dry_run:
-        print(describe_plan(shard(plan_jobs(args.inputs, args.output, args.ext)), settings))
+        print(describe_plan(shard(plan_jobs(inputs, args.output, args.ext)), settings))
         return 0
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
-    report = upscale(args.inputs, args.output, settings)
+    report = upscale(inputs, args.output, settings)
     if report.batch:
         print(summary(report), file=sys.stderr)
     elif report.results:
