@@ -188,8 +188,8 @@ def test_cache_dir_and_official_zoo(monkeypatch, tmp_path):
     assert MODEL_ZOO["realbasicvsr_x4"].sha256_prefix == "52f77c2c"
     assert MODEL_ZOO["realbasicvsr_wogan_x4"].sha256_prefix == "0e2ff207"
     for entry in MODEL_ZOO.values():
-        if entry.bundled:  # ships inside the package: no URL
-            assert not entry.url and entry.name.startswith("realbasicvsr_lite_")
+        if entry.bundled or entry.interpolation:  # ships inside the package / has no weights: no URL
+            assert not entry.url and (entry.name.startswith("realbasicvsr_lite_") or entry.name in ("bicubic", "lanczos"))
             continue
         assert entry.url.startswith("https://download.openmmlab.com/mmediting/restorers/real_basicvsr/")
     assert sha256_prefix_from_name("spynet_20210409-c6c1bd09.pth") == "c6c1bd09"

@@ -224,6 +224,36 @@ def test_spynet_frozen_but_gradients_flow_through_it(golden_small_path):
     assert net.image_cleaning[0].main[0].weight.grad.abs().sum() > 0
 
 
+def test_flow_gradient_off_cuts_the_flow_out_of_the_graph(golden_small_path):
+    net = load_model(golden_small_path).train()
+    lq = torch.rand(1, 3, 3, 12, 16, requires_grad=True)
+    fwd, bwd = net.basicvsr.compute_flow(lq)
+    assert fwd.requires_grad and bwd.requires_grad  # the reference: gradients flow through SPyNet
+    net.basicvsr.flow_gradient = False
+    fwd_off, bwd_off = net.basicvsr.compute_flow(lq)
+    assert not fwd_off.requires_grad and not bwd_off.requires_grad
+    assert torch.equal(fwd_off, fwd.detach()) and torch.equal(bwd_off, bwd.detach())  # same values
+    net(lq).mean().backward()  # the rest of the network still trains
+    assert lq.grad is not None and net.image_cleaning[0].main[0].weight.grad.abs().sum() > 0
+
+
+def test_flow_scale_upsamples_the_flow_and_rescales_its_vectors(model, golden):
+    half = torch.tensor([1.0, -2.0]).view(1, 2, 1, 1).expand(3, 2, 5, 7)  # (dx, dy) on a 5x7 grid
+    full = BasicVSRNet._full_size(half, 10, 21)
+    assert full.shape == (3, 2, 10, 21)
+    assert torch.allclose(full[:, 0], torch.full_like(full[:, 0], 3.0))  # x: 21/7 times longer
+    assert torch.allclose(full[:, 1], torch.full_like(full[:, 1], -4.0))  # y: 10/5 times longer
+    lqs = golden["return_lqs_output"]
+    try:
+        model.basicvsr.flow_scale = 0.5
+        with torch.no_grad():
+            fwd, bwd = model.basicvsr.compute_flow(lqs)
+    finally:
+        model.basicvsr.flow_scale = 1.0
+    assert fwd.shape == bwd.shape == golden["flows_forward"].shape
+    assert max_diff(fwd, golden["flows_forward"]) > ATOL  # really computed at half size
+
+
 def test_fix_cleaning_freezes_cleaning_module(golden, generator_sd):
     net = RealBasicVSRNet(**module_kwargs(golden["config"], is_fix_cleaning=True))
     net.load_state_dict(generator_sd)
@@ -394,3 +424,50 @@ def test_other_upscale_factors_are_rejected(bad):
         BasicVSRNet(8, 1, upscale=bad)
     with pytest.raises(ValueError, match="head_channels must be >= 1"):
         BasicVSRNet(8, 1, head_channels=0)
+
+
+# --- Interpolation: the weight-free baselines of the zoo ----------------------------------------------
+
+
+def test_interpolation_bicubic_is_torchs_bicubic_and_loads_by_name():
+    from realbasicvsr.models import Interpolation
+
+    model = load_model("bicubic")
+    assert isinstance(model, Interpolation) and model.upscale == 4 and not list(model.parameters())
+    x = torch.rand(1, 3, 3, 10, 14)
+    ref = torch.nn.functional.interpolate(x[0], scale_factor=4, mode="bicubic", align_corners=False)
+    assert torch.equal(model(x)[0], ref)
+
+
+def test_interpolation_lanczos_keeps_flat_and_smooth_signals_and_is_sharper_than_bicubic():
+    from realbasicvsr.models import Interpolation
+
+    lanczos, bicubic = load_model("lanczos"), Interpolation(4, "bicubic")
+    flat = torch.full((1, 1, 3, 9, 11), 0.3)
+    assert (lanczos(flat) - 0.3).abs().max() < 1e-6
+    # a slow sine sampled at pixel centres: the x4 result matches the sine at the output centres
+    n = 32
+    xs = (torch.arange(n) + 0.5) / n
+    row = torch.sin(2 * torch.pi * xs).double()
+    img = row.expand(1, 1, 3, 8, n).float()
+    xo = (torch.arange(4 * n) + 0.5) / (4 * n)
+    truth = torch.sin(2 * torch.pi * xo)[16:-16]  # away from the clamped borders
+    err = (lanczos(img)[0, 0, 0, 4, 16:-16] - truth).abs().max()
+    assert err < 4e-3 and err < 0.5 * (bicubic(img)[0, 0, 0, 4, 16:-16] - truth).abs().max()  # 0.0029 vs 0.0079
+    # a step: Lanczos-3 rises over fewer output pixels than bicubic
+    step = torch.zeros(1, 1, 3, 4, 16)
+    step[..., 8:] = 1
+
+    def rise(y):
+        r = y[0, 0, 0, 2]
+        return int(((r > 0.1) & (r < 0.9)).sum())
+
+    assert rise(lanczos(step)) < rise(bicubic(step))
+
+
+def test_interpolation_has_no_weights_file():
+    from realbasicvsr import RealBasicVSRError
+    from realbasicvsr.checkpoint import resolve_source
+
+    with pytest.raises(RealBasicVSRError, match="no weights file"):
+        resolve_source("bicubic")

@@ -18,7 +18,7 @@ import torch
 from .atomic import atomic_write
 from .errors import RealBasicVSRError
 from .hub import MODEL_ZOO, resolve_zoo_file
-from .models import RealBasicVSRNet
+from .models import Interpolation, RealBasicVSRNet
 from .models.loading import state_dict_mismatch
 
 # Prefixes of MMagic/MMEditing training checkpoints; everything but the chosen generator is ignored.
@@ -171,11 +171,15 @@ def load_model(
     use_ema: bool = True,
     dynamic_refine_thres: float | None = None,
     progress: bool = True,
-) -> RealBasicVSRNet:
-    """A RealBasicVSRNet in eval mode from a model-zoo name or a checkpoint file.
+) -> RealBasicVSRNet | Interpolation:
+    """A RealBasicVSRNet in eval mode from a model-zoo name or a checkpoint file (or, for the zoo's
+    ``bicubic``/``lanczos``, a parameter-free ``Interpolation`` with the same interface).
 
     ``dynamic_refine_thres`` is in the reference's 0-255 units (None keeps 255: one cleaning pass).
     """
+    entry = MODEL_ZOO.get(str(source))
+    if entry is not None and entry.interpolation and not Path(source).exists():
+        return Interpolation(entry.config["upscale"], entry.interpolation).to(device).eval()
     path = resolve_source(source, progress=progress)
     sd = generator_state_dict(read_checkpoint(path), use_ema=use_ema, source=str(path))
     model = build_from_state_dict(sd, dynamic_refine_thres=dynamic_refine_thres, source=str(path))

@@ -30,6 +30,7 @@ class ZooEntry:
     config: dict = field(default_factory=dict)
     bundled: str = ""
     licence: str = ""
+    interpolation: str = ""  # "bicubic"/"lanczos": no weights at all (models.Interpolation)
 
     @property
     def filename(self) -> str:
@@ -79,6 +80,10 @@ MODEL_ZOO: dict[str, ZooEntry] = {
             bundled="realbasicvsr_lite_x2.safetensors",
             licence="Apache-2.0 (this project; training data credits in MODEL_CARD.md)",
         ),
+        ZooEntry("bicubic", "", "Bicubic x4 resampling: the baseline to compare with (no weights)",
+                 dict(upscale=4), interpolation="bicubic", licence="-"),
+        ZooEntry("lanczos", "", "Lanczos-3 x4 resampling: a sharper baseline (no weights)",
+                 dict(upscale=4), interpolation="lanczos", licence="-"),
     )
 }
 
@@ -222,6 +227,8 @@ def resolve_zoo_file(name: str, *, progress: bool = True) -> Path:
         known = ", ".join(MODEL_ZOO)
         raise RealBasicVSRError(f"unknown model {name!r}: not a file and not in the model zoo ({known})")
     entry = MODEL_ZOO[name]
+    if entry.interpolation:
+        raise RealBasicVSRError(f"{name!r} is plain interpolation: it has no weights file (load it with load_model)")
     if entry.bundled:
         path = WEIGHTS_DIR / entry.bundled
         if not path.is_file():
@@ -250,6 +257,8 @@ class ZooStatus:
 
     @property
     def where(self) -> str:
+        if self.entry.interpolation:
+            return "built in (offline)"
         if self.entry.bundled:
             return "in the package (offline)"
         return ("cached, " if self.path else "download from ") + self.entry.url.split("/")[2]
@@ -261,9 +270,12 @@ def zoo_status() -> list[ZooStatus]:
 
     rows = []
     for e in MODEL_ZOO.values():
-        arch = ArchSize(**{k: v for k, v in e.config.items() if k in ArchSize.__dataclass_fields__})
+        if e.interpolation:
+            rows.append(ZooStatus(e, e.config["upscale"], 0.0, None, None))
+            continue
+        arch = ArchSize(**e.config)
         local = WEIGHTS_DIR / e.bundled if e.bundled else cache_dir() / "checkpoints" / e.filename
         found = local if local.is_file() else None
         rows.append(ZooStatus(e, arch.upscale, gflops_per_frame(arch, 180, 320, 10), found,
                               found.stat().st_size if found else None))
-    return sorted(rows, key=lambda r: not r.entry.bundled)
+    return sorted(rows, key=lambda r: (not r.entry.bundled, not r.entry.interpolation))

@@ -36,6 +36,7 @@ def test_models_lists_the_zoo_offline_first(capsys, monkeypatch, tmp_path):
     lines = [line for line in out.splitlines() if line.startswith("realbasicvsr_")]
     names = [line.split()[0] for line in lines]
     assert names[:2] == ["realbasicvsr_lite_x4", "realbasicvsr_lite_x2"]
+    assert [line.split()[0] for line in out.splitlines() if "built in (offline)" in line] == ["bicubic", "lanczos"]
     assert {"realbasicvsr_x4", "realbasicvsr_wogan_x4"} <= set(names)
     table = dict(zip(names, lines))
     assert "in the package (offline)" in table["realbasicvsr_lite_x4"] and "MB" in table["realbasicvsr_lite_x4"]

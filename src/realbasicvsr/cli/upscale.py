@@ -46,7 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--codec", default="libx264", help="video codec: libx264, libx265, libvpx-vp9, mpeg4... (default libx264)")
     g.add_argument("--crf", type=int, default=18, help="constant rate factor for x264/x265/vp9 (default 18)")
     g.add_argument("--preset", default="medium", help="x264/x265 preset (default medium)")
-    g.add_argument("--pix-fmt", default=None, help="pixel format, e.g. yuv420p10le for 10-bit (default yuv420p)")
+    g.add_argument("--pix-fmt", default="auto",
+                   help="pixel format, e.g. yuv420p10le; auto (default) = yuv420p, 10-bit for 10-bit inputs")
     g.add_argument("--fps", type=float, default=None, help="frame rate for frame-folder and image inputs (default 25)")
     g.add_argument("--ext", default=None, help="batch mode: output extension for videos/frame folders (default .mp4)")
     g.add_argument("--overwrite", action="store_true", help="replace existing outputs")

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import RealBasicVSRError
 from ..io import is_video_path, list_frame_files, read_image
+from ..io.colour import frame_to_rgb
 from ..io.frames import natural_key
 
 # The four REDS clips held out for validation (REDS4); never used for training.
@@ -106,7 +107,7 @@ class VideoSequence:
                 with av.open(str(self.path)) as container:
                     for index, frame in self._decode(container, wanted[0], seek):
                         if index in wanted:
-                            got[index] = frame.to_ndarray(format="rgb24")
+                            got[index] = frame_to_rgb(frame)
                         if index >= wanted[-1]:
                             break
                 if len(got) == len(wanted):

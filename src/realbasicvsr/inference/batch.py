@@ -98,10 +98,18 @@ def shard(jobs: list, rank: int | None = None, world: int | None = None) -> list
     return jobs[rank::world]
 
 
+# What plain interpolation costs in the planner: no features, no flow, just the frames.
+def _interpolation_arch(upscale: int) -> ArchSize:
+    return ArchSize(0, 0, 0, upscale, 0, flow=False)
+
+
 def _arch_of(model: str) -> ArchSize:
     """Architecture sizes without loading weights (zoo entry or the checkpoint's tensors)."""
     if model in MODEL_ZOO and not Path(model).exists():
-        return ArchSize(**MODEL_ZOO[model].config)
+        entry = MODEL_ZOO[model]
+        if entry.interpolation:
+            return _interpolation_arch(entry.config["upscale"])
+        return ArchSize(**entry.config)
     from ..checkpoint import generator_state_dict, infer_config, read_checkpoint, resolve_source
 
     path = resolve_source(model)
@@ -203,10 +211,14 @@ def upscale(
     if not jobs:
         return report
     from ..checkpoint import infer_config, load_model
+    from ..models import Interpolation
 
     device = resolve_device(_rank_device(settings.engine.device))
     model = load_model(settings.model, dynamic_refine_thres=settings.dynamic_refine_thres)
-    arch = ArchSize(**infer_config(model.state_dict()))
+    if isinstance(model, Interpolation):
+        arch = _interpolation_arch(model.upscale)
+    else:
+        arch = ArchSize(**infer_config(model.state_dict()))
     for inp, out in jobs:
         try:
             with open_source(inp, fps=o.fps) as src:

@@ -305,7 +305,8 @@ def _make_segment_writer(kind: str, work: Path, source: FrameSource, options: Ou
             name = f"seg_{index:06d}.mp4"
             part = work / f"{name}.part"
             enc = VideoEncoder(part, codec=options.codec, rate=source.rate, time_base=source.time_base,
-                               crf=options.crf, preset=options.preset, pix_fmt=options.pix_fmt, fmt="mp4")
+                               crf=options.crf, preset=options.preset, pix_fmt=options.pix_fmt, fmt="mp4",
+                               colour=source.colour)
             try:
                 for f, p in zip(frames, pts):
                     enc.write(f, p)

@@ -21,6 +21,7 @@ class ArchSize:
     num_cleaning_blocks: int = 20
     upscale: int = 4
     head_channels: int = 64
+    flow: bool = True  # False: no SPyNet (plain interpolation)
 
 
 def _resblocks_macs(cin: int, c: int, n: int) -> int:
@@ -44,7 +45,8 @@ def gflops_per_frame(arch: ArchSize, height: int, width: int, frames: int, passe
     head = _head_macs(c, arch.head_channels, arch.upscale)
     hp, wp = (height + 31) // 32 * 32, (width + 31) // 32 * 32
     pairs_per_frame = 2 * (frames - 1) / max(frames, 1)
-    macs = (clean * passes + prop + head) * height * width + _SPYNET_MACS_PER_PIXEL * hp * wp * pairs_per_frame
+    flow = _SPYNET_MACS_PER_PIXEL * hp * wp * pairs_per_frame if arch.flow else 0.0
+    macs = (clean * passes + prop + head) * height * width + flow
     return 2 * macs / 1e9
 
 

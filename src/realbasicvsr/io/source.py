@@ -17,6 +17,7 @@ import av
 import numpy as np
 
 from ..errors import RealBasicVSRError
+from .colour import Colour
 from .frames import is_image_path, list_frame_files, read_image, write_image
 from .video import (
     VideoEncoder, decode_frames, display_matrix_of, estimate_frame_count, frame_to_rgb, is_video_path,
@@ -36,6 +37,7 @@ class FrameSource:
         self.rate: Fraction = rate_fraction(fps)
         self.time_base: Fraction = Fraction(1) / self.rate
         self.display_matrix: list[int] | None = None
+        self.colour: Colour | None = None  # a video's, from its first frame; None for images (RGB)
         if not self.path.exists():
             raise RealBasicVSRError(f"no such file or folder: {self.path}")
         if self.path.is_dir():
@@ -93,11 +95,12 @@ class FrameSource:
         for frame in decode_frames(self._container, str(self.path)):
             if last is None:
                 self.display_matrix = display_matrix_of(frame)
+                self.colour = Colour.of_frame(frame)
             pts = frame.pts if frame.pts is not None else (0 if last is None else last + step)
             if last is not None and pts <= last:
                 pts = last + 1  # keep timestamps strictly increasing for the encoder
             last = pts
-            yield frame_to_rgb(frame), pts
+            yield frame_to_rgb(frame, self.colour), pts
 
     def close(self) -> None:
         if self._container is not None:
@@ -172,8 +175,10 @@ class FrameSink:
         preset: str | None = "medium",
         pix_fmt: str | None = None,
         inputs: tuple[str | os.PathLike, ...] = (),
+        source: FrameSource | None = None,
     ) -> None:
         self.path = Path(path)
+        self.source = source  # its colour (known once it has decoded a frame) decides the output's
         check_output_path(self.path, [Path(p) for p in inputs], overwrite)
         self.is_video = is_video_path(self.path)
         self.rate = rate_fraction(fps)
@@ -209,6 +214,7 @@ class FrameSink:
             self._encoder = VideoEncoder(
                 self.tmp, codec=self.codec, rate=self.rate, crf=self.crf, preset=self.preset,
                 pix_fmt=self.pix_fmt, fmt=container_format(self.path),
+                colour=self.source.colour if self.source is not None else None,
             )
         self._encoder.write(frame, self.count)
 
@@ -262,4 +268,5 @@ def open_sink(
     if fps is None and like is not None and like.kind == "video":
         fps = like.rate
     inputs = (like.path,) if like is not None else ()
-    return FrameSink(path, fps=fps, overwrite=overwrite, codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt, inputs=inputs)
+    return FrameSink(path, fps=fps, overwrite=overwrite, codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt,
+                     inputs=inputs, source=like)

@@ -11,6 +11,9 @@ import av
 import numpy as np
 
 from ..errors import RealBasicVSRError
+from .colour import Colour, frame_to_rgb, rgb_to_frame
+
+__all__ = ["frame_to_rgb"]  # re-exported: decoding to RGB lives in .colour
 
 VIDEO_EXTENSIONS = frozenset(
     {".mp4", ".m4v", ".mkv", ".mov", ".avi", ".webm", ".flv", ".wmv", ".mpg", ".mpeg", ".ts", ".m2ts",
@@ -83,17 +86,18 @@ def decode_frames(container, path: str = "video") -> Iterator[av.VideoFrame]:
         raise RealBasicVSRError(f"{path}: decoding failed ({e}); the file is corrupt or truncated") from e
 
 
-def frame_to_rgb(frame: av.VideoFrame) -> np.ndarray:
-    return frame.to_ndarray(format="rgb24")
+_TEN_BIT_CODECS = ("libx264", "libx265")  # what PyAV's bundled FFmpeg encodes at 10 bits
 
 
-def pick_pix_fmt(codec: str, width: int, height: int, requested: str | None) -> str:
-    """yuv420p unless asked otherwise; 4:2:0 needs even sizes, so odd frames fall back to 4:4:4."""
-    if requested:
+def pick_pix_fmt(codec: str, width: int, height: int, requested: str | None, bits: int = 8) -> str:
+    """``requested`` unless it is None/"auto": 4:2:0 at the input's depth (10-bit for 10/12-bit inputs,
+    where the codec allows), 4:4:4 for odd frame sizes (4:2:0 needs even ones)."""
+    if requested and requested != "auto":
         return requested
+    ten = bits > 8 and codec in _TEN_BIT_CODECS
     if codec in ("libvpx", "libvpx-vp9", "mpeg4", "libx264", "libx265", "h264") and (width % 2 or height % 2):
-        return "yuv444p" if codec != "mpeg4" else "yuv420p"
-    return "yuv420p"
+        return ("yuv444p10le" if ten else "yuv444p") if codec != "mpeg4" else "yuv420p"
+    return "yuv420p10le" if ten else "yuv420p"
 
 
 def rate_fraction(fps: float | Fraction | None) -> Fraction:
@@ -123,7 +127,10 @@ ENCODER_OPTIONS = {"crf": ("libx264", "libx265", "libvpx-vp9", "libsvtav1"), "pr
 
 
 class VideoEncoder:
-    """Encodes RGB frames with explicit timestamps (``pts`` in ``time_base``) into one video-only file."""
+    """Encodes RGB frames with explicit timestamps (``pts`` in ``time_base``) into one video-only file.
+
+    ``colour`` is the *input's* colour description (None: RGB frames of images); the output gets the
+    matrix that suits its size (``Colour.for_output``), converted exactly and tagged in the stream."""
 
     def __init__(
         self,
@@ -136,8 +143,10 @@ class VideoEncoder:
         preset: str | None = "medium",
         pix_fmt: str | None = None,
         fmt: str | None = None,
+        colour: Colour | None = None,
     ) -> None:
         self.path = Path(path)
+        self.source_colour = colour or Colour(matrix="bt601", primaries=1, trc=13)  # sRGB-like images
         self.codec, self.rate, self.crf, self.preset, self.pix_fmt = codec, rate, crf, preset, pix_fmt
         self.time_base = time_base or Fraction(1) / rate
         self.fmt = fmt
@@ -153,7 +162,9 @@ class VideoEncoder:
             raise RealBasicVSRError(f"cannot encode with codec {self.codec!r}: {e}") from e
         self.container = container
         stream.width, stream.height = width, height
-        stream.pix_fmt = pick_pix_fmt(self.codec, width, height, self.pix_fmt)
+        stream.pix_fmt = pick_pix_fmt(self.codec, width, height, self.pix_fmt, self.source_colour.bits)
+        self.colour = self.source_colour.for_output(width, height)
+        self.colour.tag(stream.codec_context)
         stream.codec_context.time_base = self.time_base
         stream.time_base = self.time_base
         opts = {}
@@ -167,7 +178,7 @@ class VideoEncoder:
     def write(self, rgb: np.ndarray, pts: int) -> None:
         if self.container is None:
             self._open(rgb.shape[1], rgb.shape[0])
-        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+        frame = rgb_to_frame(rgb, self.colour, self.stream.pix_fmt)
         frame.pts = pts
         frame.time_base = self.time_base
         try:
@@ -206,7 +217,7 @@ def check_encoder(output: str | os.PathLike, codec: str, pix_fmt: str | None = N
     with av.open(io.BytesIO(), "w", format=fmt) as c:
         try:
             stream = c.add_stream(codec, rate=25)
-            if pix_fmt:
+            if pix_fmt and pix_fmt != "auto":
                 stream.pix_fmt = pix_fmt
         except (av.error.FFmpegError, ValueError) as e:
             raise RealBasicVSRError(f"{Path(output).suffix} files can't hold {codec} video ({e}); pick another --codec or extension") from e

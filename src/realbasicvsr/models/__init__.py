@@ -5,6 +5,7 @@ from .blocks import PixelShufflePack, ResidualBlockNoBN, ResidualBlocksWithInput
 from .discriminator import UNetDiscriminatorWithSpectralNorm
 from .efficientnet_lite import EfficientNetLite0Features
 from .flow import flow_warp
+from .interpolation import Interpolation
 from .realbasicvsr import RealBasicVSRNet
 from .spynet import SPyNet, SPyNetBasicModule
 from .vgg import VGG19Features
@@ -12,6 +13,7 @@ from .vgg import VGG19Features
 __all__ = [
     "BasicVSRNet",
     "EfficientNetLite0Features",
+    "Interpolation",
     "PixelShufflePack",
     "RealBasicVSRNet",
     "ResidualBlockNoBN",
