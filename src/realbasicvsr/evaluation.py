@@ -22,15 +22,17 @@ import numpy as np
 
 from .errors import RealBasicVSRError
 from .io import is_image_path, is_video_path, list_frame_files, open_sink, open_source, read_image
-from .metrics import ALL_METRICS, FULL_REFERENCE, FUNCTIONS, HIGHER_IS_BETTER, OFFICIAL
+from .metrics import ALL_METRICS, FULL_REFERENCE, FUNCTIONS, HIGHER_IS_BETTER, OFFICIAL, TEMPORAL, warping_error
 
 # The paper's table: NRQM/NIQE/PI with the PIRM2018 code (Y of rgb2ycbcr, 4-px shave); BRISQUE on the same Y.
-PAPER = {m: ("y", 4) for m in ("niqe", "brisque", "nrqm", "pi")} | {"psnr": ("y", 0), "ssim": ("y", 0)}
+PAPER = {m: ("y", 4) for m in ("niqe", "brisque", "nrqm", "pi")} | {"psnr": ("y", 0), "ssim": ("y", 0),
+                                                                     "warp": ("rgb", 0)}
 CONVENTIONS = {"official": OFFICIAL, "paper": PAPER}
 VIDEOLQ_FRAMES = (0, 50, 99)
 VIDEOLQ_METRICS = ("nrqm", "niqe", "pi", "brisque")
 PAIRED_METRICS = ("psnr", "ssim")
-_LABEL = {"niqe": "NIQE", "brisque": "BRISQUE", "nrqm": "NRQM", "pi": "PI", "psnr": "PSNR", "ssim": "SSIM"}
+_LABEL = {"niqe": "NIQE", "brisque": "BRISQUE", "nrqm": "NRQM", "pi": "PI", "psnr": "PSNR", "ssim": "SSIM",
+          "warp": "E*warp x1e-3"}
 _CHANNEL_LABEL = {"gray": "gray", "y": "Y", "rgb": "RGB"}
 
 
@@ -69,10 +71,16 @@ class EvalResult:
         for clip in order:
             rows = [r for r in self.per_frame if r["clip"] == clip]
             entry = {"clip": clip, "frames": len(rows)}
-            entry.update({n: float(np.mean([r[n] for r in rows])) for n in names})
+            entry.update({n: _mean([r[n] for r in rows]) for n in names})
             self.clips.append(entry)
-        self.mean = {n: float(np.mean([c[n] for c in self.clips])) for n in names} if self.clips else {}
+        self.mean = {n: _mean([c[n] for c in self.clips]) for n in names} if self.clips else {}
         return self
+
+
+def _mean(values: list[float]) -> float:
+    """The mean of the values that exist (a temporal metric has none for a clip's first frame)."""
+    kept = [v for v in values if not (isinstance(v, float) and math.isnan(v))]
+    return float(np.mean(kept)) if kept else float("nan")
 
 
 def parse_metrics(text: str | Sequence[str]) -> list[str]:
@@ -212,6 +220,8 @@ def score_frame(
     keyword arguments such as loaded models, from :func:`load_metric_models`)."""
     out = {}
     for s in specs:
+        if s.name in TEMPORAL:
+            continue  # scored on frame pairs by evaluate()
         fn = FUNCTIONS[s.name]
         kw = (extra or {}).get(s.name, {})
         try:
@@ -278,6 +288,7 @@ def evaluate(
         if progress:
             progress(f"scoring {name}")
         refs_iter = iter_clip(ref_path, frames) if ref_path is not None else None
+        prev: tuple[int, np.ndarray] | None = None
         for i, frame in iter_clip(path, frames):
             ref_frame = None
             if refs_iter is not None:
@@ -285,7 +296,13 @@ def evaluate(
                 if j != i:
                     raise RealBasicVSRError(f"reference {ref_path} has fewer frames than {path}")
             scores = score_frame(frame, ref_frame, specs, where=f"{path} frame {i}", extra=extra)
-            result.per_frame.append({"clip": name, "frame": i, **scores})
+            for s in specs:
+                if s.name == "warp":  # against the frame before (none for the first, or after a gap)
+                    consecutive = prev is not None and prev[0] == i - 1
+                    scores["warp"] = (warping_error(frame, prev[1], crop_border=s.crop_border)
+                                      if consecutive else float("nan"))
+            prev = (i, frame)
+            result.per_frame.append({"clip": name, "frame": i, **{s.name: scores[s.name] for s in specs}})
         if refs_iter is not None and next(refs_iter, None) is not None:
             raise RealBasicVSRError(f"reference {ref_path} has more frames than {path}")
     return result.finish()
@@ -295,6 +312,8 @@ def evaluate(
 
 
 def _fmt(value: float, name: str) -> str:
+    if math.isnan(value):
+        return "-"
     if not math.isfinite(value):
         return "inf" if value > 0 else str(value)
     return f"{value:.4f}" if name != "brisque" else f"{value:.3f}"

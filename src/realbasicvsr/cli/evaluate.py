@@ -16,8 +16,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="video, frame folder, image, or a folder of clips")
     p.add_argument(
         "--metrics", default=None,
-        help="comma-separated: niqe,brisque,nrqm,pi,psnr,ssim (default niqe,brisque; plus psnr,ssim with --ref)",
+        help="comma-separated: niqe,brisque,nrqm,pi,psnr,ssim,warp (default niqe,brisque; plus psnr,ssim with "
+        "--ref). warp: the temporal warping error E*warp x1e-3 of each frame against the one before (DIS "
+        "optical flow, occlusions masked; RGB in [0, 1]): 0 for a static clip, large for flicker",
     )
+    p.add_argument("--plot", default=None, metavar="FILE.png",
+                   help="also draw every metric per frame over time (one line per clip) into this PNG")
     p.add_argument("--ref", default=None, help="reference clip (or folder of clips with the same names) for psnr/ssim")
     p.add_argument("--frames", default=None, help="frame indices to score, e.g. 0,50,99 (default: all)")
     p.add_argument(
@@ -60,6 +64,10 @@ def run(args: argparse.Namespace) -> int:
     )
 
     metrics = args.metrics or ("niqe,brisque,psnr,ssim" if args.ref else "niqe,brisque")
+    if args.plot and not str(args.plot).lower().endswith(".png"):
+        from ..errors import RealBasicVSRError
+
+        raise RealBasicVSRError(f"--plot {args.plot}: the plot is a PNG (end the name in .png)")
 
     result = evaluate(
         args.paths,
@@ -74,4 +82,8 @@ def run(args: argparse.Namespace) -> int:
     )
     print(format_markdown(result, per_frame=args.per_frame), end="")
     write_reports(args, result)
+    if args.plot:
+        from ..plot import plot_per_frame
+
+        plot_per_frame(result.per_frame, [(s.name, s.label) for s in result.metrics], args.plot)
     return 0

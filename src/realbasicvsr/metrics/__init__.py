@@ -1,7 +1,8 @@
 """Image quality metrics exactly as their official codes compute them, on uint8 RGB arrays (H, W, 3).
 
 No-reference: :func:`niqe` (LIVE release), :func:`brisque` (LIVE release), :func:`nrqm` (Ma et al.) and
-:func:`pi` (PIRM2018). Full-reference: :func:`psnr` and :func:`ssim`. Every function takes ``channel=``
+:func:`pi` (PIRM2018). Full-reference: :func:`psnr` and :func:`ssim`. Temporal: :func:`warping_error`
+(E*warp between consecutive frames). Every function takes ``channel=``
 ('gray', 'y', 'rgb') and ``crop_border=`` to switch convention; the defaults reproduce the official codes.
 :func:`imresize` is MATLAB's bicubic ``imresize`` (with antialiasing), which the NR metrics depend on.
 """
@@ -13,11 +14,14 @@ from .fullref import psnr, ssim
 from .imresize import imresize
 from .niqe import niqe
 from .nrqm import nrqm, pi
+from .temporal import warping_error
 
 NO_REFERENCE = ("niqe", "brisque", "nrqm", "pi")
 FULL_REFERENCE = ("psnr", "ssim")
-ALL_METRICS = NO_REFERENCE + FULL_REFERENCE
-HIGHER_IS_BETTER = {"nrqm": True, "psnr": True, "ssim": True, "niqe": False, "brisque": False, "pi": False}
+TEMPORAL = ("warp",)  # scored on consecutive frame pairs (each frame against the one before it)
+ALL_METRICS = NO_REFERENCE + FULL_REFERENCE + TEMPORAL
+HIGHER_IS_BETTER = {"nrqm": True, "psnr": True, "ssim": True, "niqe": False, "brisque": False, "pi": False,
+                    "warp": False}
 FUNCTIONS = {"niqe": niqe, "brisque": brisque, "nrqm": nrqm, "pi": pi, "psnr": psnr, "ssim": ssim}
 # The conventions of the official codes (what each function does by default).
 OFFICIAL = {
@@ -27,9 +31,10 @@ OFFICIAL = {
     "pi": ("y", 4),
     "psnr": ("rgb", 0),
     "ssim": ("gray", 0),
+    "warp": ("rgb", 0),
 }
 
 __all__ = [
-    "ALL_METRICS", "FULL_REFERENCE", "FUNCTIONS", "HIGHER_IS_BETTER", "NO_REFERENCE", "OFFICIAL",
-    "brisque", "imresize", "niqe", "nrqm", "pi", "psnr", "ssim",
+    "ALL_METRICS", "FULL_REFERENCE", "FUNCTIONS", "HIGHER_IS_BETTER", "NO_REFERENCE", "OFFICIAL", "TEMPORAL",
+    "brisque", "imresize", "niqe", "nrqm", "pi", "psnr", "ssim", "warping_error",
 ]
