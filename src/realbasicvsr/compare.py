@@ -131,3 +131,54 @@ def compare_sheet(
         raise RealBasicVSRError("could not encode the sheet as PNG")
     atomic_write(out, lambda tmp: buf.tofile(tmp))
     return sheet.shape[1], sheet.shape[0]
+
+
+COMPARE_MODES = ("side", "stack", "split")
+
+
+def _tag(img: np.ndarray, text: str, x: int) -> None:
+    """A label in a dark box at the top of ``img``, starting at column ``x`` (drawn in place)."""
+    scale = max(0.4, img.shape[1] / 1600)
+    (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    cv2.rectangle(img, (x, 0), (x + tw + 12, th + 12), (24, 24, 24), -1)
+    cv2.putText(img, text, (x + 6, th + 6), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+
+
+def compose(lq: np.ndarray, out: np.ndarray, mode: str, label: str, baseline: str = "bicubic") -> np.ndarray:
+    """One comparison frame: the input enlarged by bicubic to the output's size, and the output.
+
+    side: baseline | output (twice the width); stack: baseline over output (twice the height);
+    split: the left half from the baseline and the right half from the output, with a line between."""
+    h, w = out.shape[:2]
+    base = cv2.resize(lq, (w, h), interpolation=cv2.INTER_CUBIC)
+    if mode == "side":
+        frame = np.concatenate([base, out], axis=1)
+        _tag(frame, baseline, 0)
+        _tag(frame, label, w)
+    elif mode == "stack":
+        frame = np.concatenate([base, out], axis=0)
+        _tag(frame, baseline, 0)
+        _tag(frame[h:], label, 0)
+    elif mode == "split":
+        frame = out.copy()
+        half = w // 2
+        frame[:, :half] = base[:, :half]
+        frame[:, max(0, half - 1) : half + 1] = 255
+        _tag(frame, baseline, 0)
+        _tag(frame, label, half + 2)
+    else:
+        raise RealBasicVSRError(f"--compare {mode!r}: choose from {', '.join(COMPARE_MODES)}")
+    return np.ascontiguousarray(frame)
+
+
+class ComparingUpscaler:
+    """Wraps an upscaler so that it returns comparison frames (``compose``) instead of its outputs."""
+
+    def __init__(self, upscaler, mode: str, label: str) -> None:
+        if mode not in COMPARE_MODES:
+            raise RealBasicVSRError(f"--compare {mode!r}: choose from {', '.join(COMPARE_MODES)}")
+        self.upscaler, self.mode, self.label = upscaler, mode, label
+
+    def __call__(self, frames: list[np.ndarray]) -> list[np.ndarray]:
+        outs = self.upscaler(frames)
+        return [compose(lq, o, self.mode, self.label) for lq, o in zip(frames, outs)]

@@ -95,3 +95,82 @@ def test_parse_time(text, expected):
 def test_parse_time_rejects_nonsense():
     with pytest.raises(RealBasicVSRError):
         parse_time("-3s")
+
+
+# --- upscale --compare: the comparison video ---------------------------------------------------------
+
+
+def _decode(path):
+    import av
+
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+
+
+def test_upscale_compare_geometry_and_labels(tmp_path):
+    import cv2
+    from upscale_media import SMALL_WEIGHTS
+
+    src = write_video(tmp_path / "in.mp4", 3, audio=False)  # 64x48 -> 256x192
+    plain = tmp_path / "plain.mp4"
+    assert main(["upscale", str(src), "-o", str(plain), "-n", str(SMALL_WEIGHTS), "--no-progress"]) == 0
+    lq, model = _decode(src)[1], _decode(plain)[1].astype(int)
+    bicubic = cv2.resize(lq, (256, 192), interpolation=cv2.INTER_CUBIC).astype(int)
+    body = slice(40, 192)  # below the labels
+    for mode, size in (("side", (2 * 256, 192)), ("stack", (256, 2 * 192)), ("split", (256, 192))):
+        out = tmp_path / f"{mode}.mp4"
+        assert main(["upscale", str(src), "-o", str(out), "-n", str(SMALL_WEIGHTS), "--compare", mode,
+                     "--no-progress"]) == 0
+        frames = _decode(out)
+        assert len(frames) == 3 and (frames[0].shape[1], frames[0].shape[0]) == size, mode
+        f, base, m = frames[1].astype(int), bicubic, model
+        if mode == "side":
+            left, right = f[body, :256], f[body, 256:]
+        elif mode == "stack":
+            left, right = f[body, :], f[192:][body, :]
+        else:
+            left, right = f[body, 8:120], f[body, 136:248]
+            base, m = base[:, 8:120], m[:, 136:248]
+            assert f[60:, 127:129].mean() > 235  # the white split line
+        assert np.abs(left - base[body]).mean() < 4, mode  # the bicubic baseline
+        assert np.abs(right - m[body]).mean() < 4, mode  # the model's output
+        assert np.abs(bicubic[body] - model[body]).mean() > 4  # (the two differ: the panels are told apart)
+        assert (f[2:6, 2:6] < 60).all(), mode  # the dark label box in the top-left corner
+        assert f[:20, :60].max() > 200, mode  # with white text in it
+
+
+def test_upscale_compare_rejects_unknown_modes(tmp_path, capsys):
+    src = write_video(tmp_path / "in.mp4", 2, audio=False)
+    with pytest.raises(SystemExit):
+        main(["upscale", str(src), "-o", str(tmp_path / "o.mp4"), "-n", "bicubic", "--compare", "wipe"])
+
+
+# --- upscale --preview: excerpts and the projected time ------------------------------------------------
+
+
+def test_preview_writes_n_excerpts_with_comparisons_and_a_projection(tmp_path, capsys):
+    from realbasicvsr.inference.preview import excerpt_starts
+
+    src = write_video(tmp_path / "long.mp4", 40, rate=Fraction(10), audio=False)  # 4 s
+    out = tmp_path / "result.mp4"
+    assert main(["upscale", str(src), "-o", str(out), "-n", "bicubic", "--preview", "3",
+                 "--preview-seconds", "0.5", "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "previewed 3 excerpts (15 frames)" in captured.out and "full run of 40 frames would take about" in captured.out
+    assert not out.exists()  # only the previews are written
+    starts = excerpt_starts(40, 3, 5)
+    assert [s for s, _ in starts] == [4, 18, 31] and all(n == 5 for _, n in starts)
+    for k, (start, n) in enumerate(starts, 1):
+        plain, comp = _decode(tmp_path / f"result.preview{k}.mp4"), _decode(tmp_path / f"result.preview{k}.compare.mp4")
+        assert len(plain) == len(comp) == n
+        assert plain[0].shape == (192, 256, 3) and comp[0].shape == (192, 512, 3)
+        errors = [np.abs(plain[0][::4, ::4].astype(int) - frame(i)).mean() for i in range(40)]
+        assert int(np.argmin(errors)) == start, (k, start)  # the excerpt starts where it should
+    assert "preview 3/3" in captured.err
+
+
+def test_preview_of_a_clip_shorter_than_the_excerpts(tmp_path, capsys):
+    src = write_video(tmp_path / "short.mp4", 4, rate=Fraction(10), audio=False)
+    assert main(["upscale", str(src), "-o", str(tmp_path / "r.mp4"), "-n", "bicubic", "--preview",
+                 "--no-progress"]) == 0
+    assert "previewed 1 excerpt (4 frames)" in capsys.readouterr().out

@@ -39,6 +39,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="spatial tile size in input pixels; 0 = automatic (tiles only when a chunk would not fit memory)")
     g.add_argument("--no-tile", action="store_true", help="never tile, whatever the frame size")
     g.add_argument("--tile-overlap", type=int, default=16, help="overlap between tiles in input pixels (default 16)")
+    g = p.add_argument_group("judging")
+    g.add_argument("--compare", choices=["side", "stack", "split"], default=None,
+                   help="write a comparison instead of the plain result: the input enlarged by bicubic and "
+                   "the model's output side by side, stacked, or split down the middle (labelled)")
+    g.add_argument("--preview", type=int, nargs="?", const=3, default=None, metavar="N",
+                   help="instead of the full run, upscale N evenly spaced excerpts (default 3) into "
+                   "OUTPUT.preview<k> files, each with a bicubic comparison, and print the projected time")
+    g.add_argument("--preview-seconds", type=float, default=1.0, help="length of each excerpt (default 1 s)")
     g = p.add_argument_group("output")
     g.add_argument("-s", "--outscale", type=float, default=None,
                    help="final scale: the model's own factor (default; 4 for the released models), "
@@ -79,7 +87,10 @@ def run(args: argparse.Namespace) -> int:
         auto_tile=not args.no_tile,
         auto_chunk=args.chunk_frames is None,
         ext=args.ext,
+        compare=args.compare,
     )
+    if args.preview is not None:
+        return _preview(inputs, args, settings)
     if args.dry_run:
         print(describe_plan(shard(plan_jobs(inputs, args.output, args.ext)), settings))
         return 0
@@ -92,3 +103,20 @@ def run(args: argparse.Namespace) -> int:
         resumed = f", {r.resumed_frames} of them from the interrupted run" if r.resumed_frames else ""
         print(f"wrote {r.output} ({r.frames} frames{resumed}, {r.seconds:.1f} s)", file=sys.stderr)
     return 0 if report.ok else 1
+
+
+def _preview(inputs: list[str], args: argparse.Namespace, settings) -> int:
+    from ..inference.batch import format_duration
+    from ..inference.preview import preview
+
+    if len(inputs) != 1:
+        raise RealBasicVSRError("--preview takes one input")
+    report = preview(inputs[0], args.output, settings, args.preview, args.preview_seconds,
+                     log=lambda s: print(s, file=sys.stderr))
+    n = sum(f for _, f in report.excerpts)
+    projected = report.projected_seconds
+    k = len(report.excerpts)
+    print(f"previewed {k} excerpt{'s' if k != 1 else ''} ({n} frames) at {report.seconds_per_frame:.2f} s per frame; "
+          f"the full run of {report.total_frames} frames would take about {format_duration(projected)} "
+          "(model time; decoding and encoding add a little)")
+    return 0

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from ..compare import COMPARE_MODES, ComparingUpscaler
 from ..errors import RealBasicVSRError
 from ..hub import DEFAULT_MODEL, MODEL_ZOO
 from ..io.frames import is_image_path, list_frame_files, natural_key
@@ -31,6 +32,7 @@ class UpscaleSettings:
     auto_tile: bool = True  # pick a tile size when a window would not fit the memory budget
     auto_chunk: bool = True  # shrink chunks of very large frames so their upscaled outputs fit in memory
     ext: str | None = None  # batch: output extension for video/frame-folder inputs (".mp4" by default)
+    compare: str | None = None  # side/stack/split: write a comparison with bicubic instead of the output
 
 
 @dataclass
@@ -103,6 +105,16 @@ def _interpolation_arch(upscale: int) -> ArchSize:
     return ArchSize(0, 0, 0, upscale, 0, flow=False)
 
 
+def _arch_of_loaded(model) -> ArchSize:
+    """Architecture sizes of a loaded model (a RealBasicVSRNet or an Interpolation)."""
+    from ..checkpoint import infer_config
+    from ..models import Interpolation
+
+    if isinstance(model, Interpolation):
+        return _interpolation_arch(model.upscale)
+    return ArchSize(**infer_config(model.state_dict()))
+
+
 def _arch_of(model: str) -> ArchSize:
     """Architecture sizes without loading weights (zoo entry or the checkpoint's tensors)."""
     if model in MODEL_ZOO and not Path(model).exists():
@@ -166,13 +178,13 @@ def describe_plan(jobs: list[tuple[Path, Path]], settings: UpscaleSettings) -> s
                 f"{inp} -> {out} [{kind}]: {n if n is not None else '?'} frames {w}x{h} -> {ow}x{oh}, {rate}; "
                 f"chunks of {jo.chunk_frames}; {'tiles ' + str(eng.tile) + 'px' if eng.tile else 'no tiling'}; "
                 f"~{gf:.0f} GFLOP/frame, "
-                f"~{mem:.1f} GiB per window, ~{_fmt_time(secs)}"
+                f"~{mem:.1f} GiB per window, ~{format_duration(secs)}"
             )
-    lines.append(f"total: {len(jobs)} job(s), ~{_fmt_time(total_s)} at ~{speed:.0f} GFLOP/s (a rough guess)")
+    lines.append(f"total: {len(jobs)} job(s), ~{format_duration(total_s)} at ~{speed:.0f} GFLOP/s (a rough guess)")
     return "\n".join(lines)
 
 
-def _fmt_time(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 5400:
@@ -201,6 +213,8 @@ def upscale(
         raise RealBasicVSRError("--chunk-frames must be >= 1 and --overlap >= 0")
     if settings.engine.outscale is not None and not 0 < settings.engine.outscale <= 16:
         raise RealBasicVSRError("--outscale must be in (0, 16]")
+    if settings.compare is not None and settings.compare not in COMPARE_MODES:
+        raise RealBasicVSRError(f"--compare {settings.compare!r}: choose from {', '.join(COMPARE_MODES)}")
     all_jobs = plan_jobs(inputs, output, settings.ext)
     for _, out in all_jobs:
         if is_video_path(out):
@@ -210,15 +224,11 @@ def upscale(
     report = BatchReport(batch=batch)
     if not jobs:
         return report
-    from ..checkpoint import infer_config, load_model
-    from ..models import Interpolation
+    from ..checkpoint import load_model
 
     device = resolve_device(_rank_device(settings.engine.device))
     model = load_model(settings.model, dynamic_refine_thres=settings.dynamic_refine_thres)
-    if isinstance(model, Interpolation):
-        arch = _interpolation_arch(model.upscale)
-    else:
-        arch = ArchSize(**infer_config(model.state_dict()))
+    arch = _arch_of_loaded(model)
     for inp, out in jobs:
         try:
             with open_source(inp, fps=o.fps) as src:
@@ -228,6 +238,9 @@ def upscale(
             eng = replace(eng, device=str(device), even_size=even)
             upscaler = Upscaler(model, eng)
             ident = settings_identity(settings.model, replace(eng, device="")) | {"thres": settings.dynamic_refine_thres}
+            if settings.compare:
+                upscaler = ComparingUpscaler(upscaler, settings.compare, Path(str(settings.model)).name)
+                ident["compare"] = settings.compare
             result = upscale_file(inp, out, upscaler, jo, identity=ident)
         except RealBasicVSRError as e:
             if not batch:
