@@ -110,10 +110,12 @@ def _realesrgan_x4plus():
     def run(frames: list[np.ndarray]) -> list[np.ndarray]:
         out = []
         for f in frames:
+            x = np.ascontiguousarray(f.transpose(2, 0, 1), dtype=np.float32) / 255  # CHW RGB in [0, 1]
             ex = net.create_extractor()
-            ex.input("data", ncnn.Mat(np.ascontiguousarray(f.transpose(2, 0, 1), dtype=np.float32) / 255))
+            ex.input("data", ncnn.Mat(x))  # ncnn.Mat borrows x's memory: x must outlive the extraction
             _, y = ex.extract("output")
-            out.append((np.clip(np.array(y), 0, 1) * 255).round().astype(np.uint8).transpose(1, 2, 0))
+            y = np.array(y, copy=True)
+            out.append((np.clip(y, 0, 1) * 255).round().astype(np.uint8).transpose(1, 2, 0))
         return out
 
     return run

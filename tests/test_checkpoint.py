@@ -167,7 +167,8 @@ def test_factor_and_head_width_are_inferred_and_outputs_reproduced(tmp_path, ups
 def test_released_configuration_infers_x4_head_64():
     cfg = infer_config(RealBasicVSRNet().state_dict())
     assert cfg == dict(mid_channels=64, num_propagation_blocks=20, num_cleaning_blocks=20, upscale=4, head_channels=64)
-    assert all(entry.config == cfg for entry in MODEL_ZOO.values())
+    released = [e for e in MODEL_ZOO.values() if e.url]  # the downloads; lite and interpolation entries differ
+    assert len(released) == 2 and all(entry.config == cfg for entry in released)
 
 
 def test_head_of_another_factor_is_a_one_line_mismatch(tmp_path):
