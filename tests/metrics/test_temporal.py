@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from synthetic_frames import frame
+
 from realbasicvsr import RealBasicVSRError
 from realbasicvsr.cli import main
 from realbasicvsr.io import read_image, write_image
@@ -15,13 +17,8 @@ from realbasicvsr.metrics import warping_error
 
 
 def textured(i: int, h: int = 96, w: int = 128) -> np.ndarray:
-    """A textured frame panned by (+2, +1) px per index."""
-    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-    x, y = x + 2 * i, y + i
-    r = 0.5 + 0.35 * np.sin(x / 5.0) * np.cos(y / 7.0)
-    g = 0.5 + 0.35 * np.sin((x + y) / 9.0)
-    b = 0.5 + 0.3 * np.cos(x / 11.0 - y / 4.0)
-    return (np.stack([r, g, b], -1) * 255).round().astype(np.uint8)
+    """The shared procedural frame, panned by (+2, +1) px per index, at a size DIS flow works well on."""
+    return frame(i, h, w)
 
 
 def clip(folder: Path, frames) -> Path:

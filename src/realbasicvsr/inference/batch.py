@@ -100,12 +100,12 @@ def shard(jobs: list, rank: int | None = None, world: int | None = None) -> list
     return jobs[rank::world]
 
 
-# What plain interpolation costs in the planner: no features, no flow, just the frames.
 def _interpolation_arch(upscale: int) -> ArchSize:
+    """What plain interpolation costs in the planner: no features, no flow, just the frames."""
     return ArchSize(0, 0, 0, upscale, 0, flow=False)
 
 
-def _arch_of_loaded(model) -> ArchSize:
+def arch_of_model(model) -> ArchSize:
     """Architecture sizes of a loaded model (a RealBasicVSRNet or an Interpolation)."""
     from ..checkpoint import infer_config
     from ..models import Interpolation
@@ -128,14 +128,14 @@ def _arch_of(model: str) -> ArchSize:
     return ArchSize(**infer_config(generator_state_dict(read_checkpoint(path), source=str(path))))
 
 
-def _rank_device(name: str) -> str:
+def rank_device(name: str) -> str:
     """Under torchrun each rank takes its own GPU (LOCAL_RANK)."""
     if name in ("auto", "cuda") and torch.cuda.is_available() and "LOCAL_RANK" in os.environ:
         return f"cuda:{int(os.environ['LOCAL_RANK'])}"
     return name
 
 
-def _job_plan(settings: UpscaleSettings, arch: ArchSize, size: tuple[int, int], device_type: str) -> tuple[EngineOptions, OutputOptions]:
+def job_plan(settings: UpscaleSettings, arch: ArchSize, size: tuple[int, int], device_type: str) -> tuple[EngineOptions, OutputOptions]:
     """The engine and output options for one input: tile size and chunk length fitted to memory."""
     eng, o = settings.engine, settings.output
     tile, chunk = fit_window(
@@ -148,7 +148,7 @@ def _job_plan(settings: UpscaleSettings, arch: ArchSize, size: tuple[int, int], 
 def describe_plan(jobs: list[tuple[Path, Path]], settings: UpscaleSettings) -> str:
     """Human-readable plan and estimates for ``--dry-run`` (reads headers only; loads no weights)."""
     arch = _arch_of(settings.model)
-    device = resolve_device(_rank_device(settings.engine.device))
+    device = resolve_device(rank_device(settings.engine.device))
     precision = settings.engine.precision
     if precision == "auto":
         precision = "fp16" if device.type == "cuda" else "fp32"
@@ -162,7 +162,7 @@ def describe_plan(jobs: list[tuple[Path, Path]], settings: UpscaleSettings) -> s
         with open_source(inp, fps=o.fps) as src:
             w, h = src.size
             kind = output_kind(src, out)
-            eng, jo = _job_plan(settings, arch, (w, h), device.type)
+            eng, jo = job_plan(settings, arch, (w, h), device.type)
             outscale = arch.upscale if eng.outscale is None else eng.outscale
             ow, oh = output_size(w, h, outscale, even=kind == "video")
             n = src.num_frames
@@ -226,15 +226,15 @@ def upscale(
         return report
     from ..checkpoint import load_model
 
-    device = resolve_device(_rank_device(settings.engine.device))
+    device = resolve_device(rank_device(settings.engine.device))
     model = load_model(settings.model, dynamic_refine_thres=settings.dynamic_refine_thres)
-    arch = _arch_of_loaded(model)
+    arch = arch_of_model(model)
     for inp, out in jobs:
         try:
             with open_source(inp, fps=o.fps) as src:
                 size = src.size
                 even = output_kind(src, out) == "video"
-            eng, jo = _job_plan(settings, arch, size, device.type)
+            eng, jo = job_plan(settings, arch, size, device.type)
             eng = replace(eng, device=str(device), even_size=even)
             upscaler = Upscaler(model, eng)
             ident = settings_identity(settings.model, replace(eng, device="")) | {"thres": settings.dynamic_refine_thres}

@@ -23,7 +23,6 @@ class PreviewReport:
     written: list[Path]
     seconds_per_frame: float
     total_frames: int | None
-
     context_factor: float = 1.0  # the full run also computes each chunk's context frames
 
     @property
@@ -48,23 +47,25 @@ def excerpt_starts(total: int, count: int, length: int) -> list[tuple[int, int]]
 def preview(input_path, output, settings, count: int = 3, seconds: float = 1.0, log=print) -> PreviewReport:
     """Upscale ``count`` excerpts of ``input_path`` with ``settings`` (an UpscaleSettings) and report."""
     from ..checkpoint import load_model
-    from .batch import _arch_of_loaded, _job_plan, _rank_device
+    from .batch import arch_of_model, job_plan, rank_device
     from .engine import Upscaler, resolve_device
 
     if count < 1 or seconds <= 0:
         raise RealBasicVSRError("--preview needs N >= 1 and --preview-seconds > 0")
     inp, out = Path(input_path), Path(output)
     ext = out.suffix if is_video_path(out) else ".mp4"
-    device = resolve_device(_rank_device(settings.engine.device))
+    device = resolve_device(rank_device(settings.engine.device))
     model = load_model(settings.model, dynamic_refine_thres=settings.dynamic_refine_thres)
     label = Path(str(settings.model)).name
-    with open_source(inp, fps=settings.output.fps) as src:
+    o = settings.output
+    stem = out.with_suffix("").name
+    with open_source(inp, fps=o.fps) as src:
         total = src.num_frames
         if total is None:
             raise RealBasicVSRError(f"{inp}: its length is unknown, so excerpts can't be spaced (run without --preview)")
         length = max(2, round(float(src.rate) * seconds))
         excerpts = excerpt_starts(total, count, length)
-        eng, _ = _job_plan(settings, _arch_of_loaded(model), src.size, device.type)
+        eng, _ = job_plan(settings, arch_of_model(model), src.size, device.type)
         upscaler = Upscaler(model, replace(eng, device=str(device), even_size=True))
         wanted = {i: k for k, (s, n) in enumerate(excerpts) for i in range(s, s + n)}
         frames: dict[int, list] = {k: [] for k in range(len(excerpts))}
@@ -80,10 +81,8 @@ def preview(input_path, output, settings, count: int = 3, seconds: float = 1.0, 
             outs = upscaler(frames[k])
             busy += time.perf_counter() - t0
             done_frames += len(outs)
-            stem = out.with_suffix("").name
             plain = out.with_name(f"{stem}.preview{k + 1}{ext}")
             comp = out.with_name(f"{stem}.preview{k + 1}.compare{ext}")
-            o = settings.output
             for path, items in ((plain, outs), (comp, [compose(a, b, settings.compare or "side", label)
                                                        for a, b in zip(frames[k], outs)])):
                 with open_sink(path, like=src, overwrite=o.overwrite, codec=o.codec, crf=o.crf,
@@ -98,7 +97,6 @@ def preview(input_path, output, settings, count: int = 3, seconds: float = 1.0, 
                 break
     if not written:
         raise RealBasicVSRError(f"{inp}: no excerpt could be read")
-    o = settings.output
     chunk = min(o.chunk_frames, total)
     factor = min(total, chunk + 2 * o.overlap) / chunk
     return PreviewReport(excerpts, written, busy / max(done_frames, 1), total, factor)
