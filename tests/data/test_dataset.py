@@ -16,6 +16,11 @@ def reds(tmp_path_factory):
     return make_reds(tmp_path_factory.mktemp("reds"), clips=("000", "001", "002", "003", "011"), frames=6, h=48, w=56)
 
 
+# Without H.264: PyAV 18's libx264 now and then encodes the same tiny frames differently (README, Training),
+# so the tests that compare items bit for bit leave video compression out.
+NO_VIDEO = {"first": {"video": {"prob": 0.0}}, "final": {"video": {"prob": 0.0}}}
+
+
 def small_dataset(reds, **kw):
     args = dict(clip_length=3, lq_size=8, seed=11)
     args.update(kw)
@@ -39,19 +44,20 @@ def test_items_have_the_recipe_shapes_and_mirroring(reds):
 
 
 def test_items_are_reproducible_and_vary_with_index_epoch_and_seed(reds):
-    ds = small_dataset(reds)
+    config = DegradationConfig().replace(NO_VIDEO)
+    ds = small_dataset(reds, config=config)
     a = ds[1]
-    b = small_dataset(reds)[1]
+    b = small_dataset(reds, config=config)[1]
     assert all(torch.equal(x, y) for x, y in zip(a, b))
     assert not torch.equal(a[1], ds[2][1])
     ds.set_epoch(1)
     assert not torch.equal(a[0], ds[1][0])
-    assert not torch.equal(a[0], small_dataset(reds, seed=12)[1][0])
+    assert not torch.equal(a[0], small_dataset(reds, seed=12, config=config)[1][0])
 
 
 @pytest.mark.slow
 def test_dataloader_workers_give_the_same_batches(reds):
-    ds = small_dataset(reds, repeat=2)
+    ds = small_dataset(reds, repeat=2, config=DegradationConfig().replace(NO_VIDEO))
     serial = [b for b in DataLoader(ds, batch_size=2, num_workers=0)]
     parallel = [b for b in DataLoader(ds, batch_size=2, num_workers=2)]
     assert len(serial) == len(parallel) == 3

@@ -22,7 +22,7 @@ from realbasicvsr.models import RealBasicVSRNet
 from realbasicvsr.training import train
 from realbasicvsr.training.checkpoints import list_checkpoints
 
-from .conftest import REPO, SMOKE, smoke_config
+from .conftest import NO_VIDEO, REPO, SMOKE, smoke_config
 
 CLI = [sys.executable, "-m", "realbasicvsr"]
 
@@ -34,12 +34,6 @@ def _tensors(path: Path) -> dict[str, torch.Tensor]:
         for pid, st in opt["state"].items():
             flat.update({f"opt/{name}/{pid}/{k}": v for k, v in st.items() if isinstance(v, torch.Tensor)})
     return flat
-
-
-# libx264 in PyAV 18's FFmpeg occasionally encodes the same tiny frames differently from one call to the next
-# (measured: 2 of 24 calls on a 20x20 clip, even with one thread), so the tests that need bit-identical
-# runs leave video compression out of the degradations; everything else stays in.
-NO_VIDEO = ["degradations.first.video.prob=0", "degradations.final.video.prob=0"]
 
 
 def test_resume_reproduces_an_uninterrupted_run_exactly(tmp_path: Path):
