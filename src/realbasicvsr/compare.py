@@ -179,6 +179,18 @@ class ComparingUpscaler:
             raise RealBasicVSRError(f"--compare {mode!r}: choose from {', '.join(COMPARE_MODES)}")
         self.upscaler, self.mode, self.label = upscaler, mode, label
 
+    @property
+    def options(self):
+        return self.upscaler.options
+
     def __call__(self, frames: list[np.ndarray]) -> list[np.ndarray]:
         outs = self.upscaler(frames)
         return [compose(lq, o, self.mode, self.label) for lq, o in zip(frames, outs)]
+
+    def stream(self, items, first_window: int = 0, state=None):
+        """``Upscaler.stream`` with each chunk's frames replaced by their comparisons."""
+        from .inference.engine import frame_of
+
+        for chunk in self.upscaler.stream(items, first_window, state):
+            chunk.frames = [compose(frame_of(x), o, self.mode, self.label) for x, o in zip(chunk.items, chunk.frames)]
+            yield chunk

@@ -14,7 +14,7 @@ import json
 import math
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -388,17 +388,10 @@ def to_csv(result: EvalResult) -> str:
 # ------------------------------------------------------------------------------------------ test run
 
 
-def upscale_frames(upscaler, frames: Sequence[np.ndarray], chunk_frames: int | None = None, overlap: int = 4) -> list[np.ndarray]:
-    """Upscale a clip with an ``inference.Upscaler``: whole (the paper's protocol) or in temporal chunks of
-    ``chunk_frames`` with ``overlap`` context frames on each side; uint8 RGB in and out."""
-    from .inference.chunks import iter_windows
-
-    if not chunk_frames or chunk_frames >= len(frames):
-        return upscaler(list(frames))
-    out: list[np.ndarray] = []
-    for window in iter_windows(iter(frames), chunk_frames, overlap):
-        out += upscaler(window.items)[window.keep]
-    return out
+def upscale_frames(upscaler, frames: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Upscale a clip with an ``inference.Upscaler``'s streaming loop (its chunking options decide between
+    the whole clip at once, the paper's protocol, and temporal chunks); uint8 RGB in and out."""
+    return [f for chunk in upscaler.stream(frames) for f in chunk.frames]
 
 
 LQ_FOLDERS = ("lq", "input", "bix4", "bdx4")
@@ -435,7 +428,7 @@ def run_test(
     convention: str = "paper",
     engine=None,
     chunk_frames: int | None = None,
-    overlap: int = 4,
+    overlap: int = 8,
     dynamic_refine_thres: float | None = None,
     save_dir: str | os.PathLike | None = None,
     nrqm_model: str | os.PathLike | None = None,
@@ -449,7 +442,8 @@ def run_test(
     on Y (the paper's protocol). 'paired': ``dataset/lq/<clip>`` is upscaled and compared with
     ``dataset/gt/<clip>`` (PSNR/SSIM on Y, all frames); ``lq_dir``/``gt_dir`` name other sub-folders
     (e.g. Vid4's BIx4 and GT). ``save_dir`` keeps the upscaled frames as PNGs. ``engine``
-    (``inference.EngineOptions``) sets device, precision and tiling; clips run whole unless ``chunk_frames``.
+    (``inference.EngineOptions``) sets device, precision and tiling; clips run whole unless ``chunk_frames``
+    (then with ``overlap`` context frames after each chunk).
     """
     from .checkpoint import load_model
     from .inference import EngineOptions, Upscaler
@@ -477,7 +471,8 @@ def run_test(
         raise RealBasicVSRError(f"--save folder {save_dir} is not empty; choose a new or empty folder")
     if chunk_frames is not None and (chunk_frames < 1 or overlap < 0):
         raise RealBasicVSRError("--chunk-frames must be >= 1 and --overlap >= 0")
-    upscaler = Upscaler(load_model(model_source, dynamic_refine_thres=dynamic_refine_thres), engine or EngineOptions())
+    model = load_model(model_source, dynamic_refine_thres=dynamic_refine_thres)
+    engine = engine or EngineOptions()
     result = EvalResult(specs, title="Clip")
     for (name, path), ref_path in zip(clips, refs):
         if progress:
@@ -485,7 +480,8 @@ def run_test(
         lq = [f for _, f in read_clip(path, None)]
         if frames is not None:
             _check_range(path, frames, len(lq))
-        sr = upscale_frames(upscaler, lq, chunk_frames, overlap)
+        chunk = len(lq) if chunk_frames is None else chunk_frames
+        sr = upscale_frames(Upscaler(model, replace(engine, chunk_frames=max(1, chunk), overlap=overlap)), lq)
         if save_dir is not None:
             with open_sink(Path(save_dir) / name) as sink:
                 for f in sr:

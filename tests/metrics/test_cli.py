@@ -141,7 +141,6 @@ def test_test_paired_layout_scores_the_model_output(tmp_path, tiny_checkpoint, t
 def test_test_in_temporal_chunks_matches_the_streaming_upscaler(tmp_path, tiny_checkpoint, textured_image, capsys):
     from realbasicvsr import load_model
     from realbasicvsr.inference import EngineOptions, Upscaler
-    from realbasicvsr.inference.chunks import iter_windows
 
     ckpt, _ = tiny_checkpoint
     gt = [textured_image(64, 64, seed=s) for s in range(5)]
@@ -152,8 +151,9 @@ def test_test_in_temporal_chunks_matches_the_streaming_upscaler(tmp_path, tiny_c
                "--chunk-frames", "2", "--overlap", "1", "--save", str(tmp_path / "sr"), "--quiet"])
     assert rc == 0
     saved = [read_image(p) for p in list_frame_files(tmp_path / "sr" / "c")]
-    up = Upscaler(load_model(ckpt), EngineOptions(device="cpu"))
-    expected = [f for w in iter_windows(iter(lq), 2, 1) for f in up(w.items)[w.keep]]
+    up = Upscaler(load_model(ckpt), EngineOptions(device="cpu", chunk_frames=2, overlap=1))
+    expected = [f for chunk in up.stream(lq) for f in chunk.frames]
+    assert not np.array_equal(np.stack(expected), np.stack(up(lq)))  # chunking really happened
     np.testing.assert_array_equal(np.stack(saved), np.stack(expected))
     assert main(["test", "--model", str(ckpt), "--dataset", str(tmp_path / "set"), "--layout", "paired",
                  "--chunk-frames", "0", "--quiet"]) == 2

@@ -30,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; user errors print one line on stderr and return 2, Ctrl-C returns 130."""
+    """Run the CLI; user errors (and I/O or memory failures) print one line on stderr and return 2, Ctrl-C
+    returns 130."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -41,4 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"realbasicvsr {args.command}: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        print(f"realbasicvsr {args.command}: error: out of memory (try smaller --chunk-frames or --tile)", file=sys.stderr)
+        return 2
+    except OSError as e:  # a file-system failure no library layer turned into a message of its own
+        where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+        print(f"realbasicvsr {args.command}: error: {e.strerror or e}{where}", file=sys.stderr)
+        return 2
     return int(rc or 0)

@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tile", type=int, default=0, help="spatial tile size in input pixels (default 0: whole frames)")
     p.add_argument("--chunk-frames", type=int, default=None,
                    help="upscale clips in temporal chunks of N frames (default: whole clips, the paper's protocol)")
-    p.add_argument("--overlap", type=int, default=4, help="context frames on each side of a chunk (default 4)")
+    p.add_argument("--overlap", type=int, default=8, help="with --chunk-frames: context frames after each chunk (default 8)")
     p.add_argument(
         "--dynamic-refine-thres", "--refine-thres", dest="refine_thres", type=float, default=None, metavar="T",
         help="cleaning threshold in 0-255 units, as in upscale (default 255 = one pass; the paper uses 1.5)",

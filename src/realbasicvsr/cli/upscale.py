@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--fp32", dest="precision", action="store_const", const="fp32", help="same as --precision fp32")
     g.add_argument("--chunk-frames", type=int, default=None,
                    help="frames written per temporal chunk (default 24, fewer for frames too big for memory)")
-    g.add_argument("--overlap", type=int, default=4, help="context frames on each side of a chunk (default 4)")
+    g.add_argument("--overlap", type=int, default=8, help="context frames after each chunk, seen by the backward branch but not written (default 8)")
     g.add_argument("-t", "--tile", type=int, default=0,
                    help="spatial tile size in input pixels; 0 = automatic (tiles only when a chunk would not fit memory)")
     g.add_argument("--no-tile", action="store_true", help="never tile, whatever the frame size")
@@ -80,10 +80,10 @@ def run(args: argparse.Namespace) -> int:
         model=args.model,
         dynamic_refine_thres=args.dynamic_refine_thres,
         engine=EngineOptions(device=args.device, precision=args.precision, tile=max(0, args.tile),
-                             tile_overlap=args.tile_overlap, outscale=args.outscale),
+                             tile_overlap=args.tile_overlap, outscale=args.outscale,
+                             chunk_frames=24 if args.chunk_frames is None else args.chunk_frames, overlap=args.overlap),
         output=OutputOptions(codec=args.codec, crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt, fps=args.fps,
-                             chunk_frames=24 if args.chunk_frames is None else args.chunk_frames, overlap=args.overlap, overwrite=args.overwrite,
-                             resume=args.resume, progress=not args.no_progress),
+                             overwrite=args.overwrite, resume=args.resume, progress=not args.no_progress),
         auto_tile=not args.no_tile,
         auto_chunk=args.chunk_frames is None,
         ext=args.ext,

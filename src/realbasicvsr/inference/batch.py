@@ -16,9 +16,10 @@ from ..io.frames import is_image_path, list_frame_files, natural_key
 from ..io.source import open_source
 from ..io.video import check_encoder, is_video_path
 from .engine import EngineOptions, Upscaler, output_size, resolve_device
-from .job import JobResult, OutputOptions, output_kind, settings_identity, upscale_file
+from .job import JobResult, OutputOptions, output_kind, upscale_file
+from .resume import model_identity
 from .tiles import tile_starts
-from .plan import ArchSize, assumed_gflops_per_second, default_memory_budget, fit_window, gflops_per_frame, output_bytes, window_bytes
+from .plan import ArchSize, assumed_gflops_per_second, default_memory_budget, fit_window, gflops_per_written_frame, output_bytes, window_bytes
 
 
 @dataclass
@@ -135,14 +136,14 @@ def rank_device(name: str) -> str:
     return name
 
 
-def job_plan(settings: UpscaleSettings, arch: ArchSize, size: tuple[int, int], device_type: str) -> tuple[EngineOptions, OutputOptions]:
-    """The engine and output options for one input: tile size and chunk length fitted to memory."""
-    eng, o = settings.engine, settings.output
+def job_plan(settings: UpscaleSettings, arch: ArchSize, size: tuple[int, int], device_type: str) -> EngineOptions:
+    """The engine options for one input: tile size and chunk length fitted to memory."""
+    eng = settings.engine
     tile, chunk = fit_window(
-        arch, size[1], size[0], o.chunk_frames, o.overlap, default_memory_budget(device_type), eng.tile,
+        arch, size[1], size[0], eng.chunk_frames, eng.overlap, default_memory_budget(device_type), eng.tile,
         eng.tile_overlap, auto_chunk=settings.auto_chunk, auto_tile_size=settings.auto_tile,
     )
-    return replace(eng, tile=tile), replace(o, chunk_frames=chunk)
+    return replace(eng, tile=tile, chunk_frames=chunk)
 
 
 def describe_plan(jobs: list[tuple[Path, Path]], settings: UpscaleSettings) -> str:
@@ -156,27 +157,29 @@ def describe_plan(jobs: list[tuple[Path, Path]], settings: UpscaleSettings) -> s
     o = settings.output
     lines = [f"model {settings.model} (x{arch.upscale}, mid_channels={arch.mid_channels}, blocks="
              f"{arch.num_propagation_blocks}/{arch.num_cleaning_blocks}) on {device} {precision}; "
-             f"{o.overlap} context frames each side of a chunk"]
+             f"{settings.engine.overlap} context frames after each chunk"]
     total_s = 0.0
     for inp, out in jobs:
         with open_source(inp, fps=o.fps) as src:
             w, h = src.size
             kind = output_kind(src, out)
-            eng, jo = job_plan(settings, arch, (w, h), device.type)
+            eng = job_plan(settings, arch, (w, h), device.type)
             outscale = arch.upscale if eng.outscale is None else eng.outscale
             ow, oh = output_size(w, h, outscale, even=kind == "video")
             n = src.num_frames
-            window = jo.chunk_frames + 2 * jo.overlap
+            chunk = min(eng.chunk_frames, n or eng.chunk_frames)
+            context = min(eng.overlap, max(0, (n or chunk + eng.overlap) - chunk))
+            window = chunk + context
             th, tw = (min(eng.tile, h), min(eng.tile, w)) if eng.tile else (h, w)
             tiles = len(tile_starts(h, eng.tile, eng.tile_overlap)) * len(tile_starts(w, eng.tile, eng.tile_overlap)) if eng.tile else 1
-            gf = gflops_per_frame(arch, th, tw, min(window, n or window)) * tiles
+            gf = gflops_per_written_frame(arch, th, tw, chunk, context) * tiles
             secs = gf / speed * (n or 0)
             total_s += secs
-            mem = (window_bytes(arch, th, tw, window) + output_bytes(h, w, window, arch.upscale)) / 2**30
+            mem = (window_bytes(arch, th, tw, window) + output_bytes(h, w, chunk, arch.upscale)) / 2**30
             rate = f"{float(src.rate):.3f} fps" if src.kind == "video" else f"{float(src.rate):g} fps (frames)"
             lines.append(
                 f"{inp} -> {out} [{kind}]: {n if n is not None else '?'} frames {w}x{h} -> {ow}x{oh}, {rate}; "
-                f"chunks of {jo.chunk_frames}; {'tiles ' + str(eng.tile) + 'px' if eng.tile else 'no tiling'}; "
+                f"chunks of {eng.chunk_frames}; {'tiles ' + str(eng.tile) + 'px' if eng.tile else 'no tiling'}; "
                 f"~{gf:.0f} GFLOP/frame, "
                 f"~{mem:.1f} GiB per window, ~{format_duration(secs)}"
             )
@@ -209,7 +212,7 @@ def upscale(
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     o = settings.output
-    if o.chunk_frames < 1 or o.overlap < 0:
+    if settings.engine.chunk_frames < 1 or settings.engine.overlap < 0:
         raise RealBasicVSRError("--chunk-frames must be >= 1 and --overlap >= 0")
     if settings.engine.outscale is not None and not 0 < settings.engine.outscale <= 16:
         raise RealBasicVSRError("--outscale must be in (0, 16]")
@@ -234,14 +237,13 @@ def upscale(
             with open_source(inp, fps=o.fps) as src:
                 size = src.size
                 even = output_kind(src, out) == "video"
-            eng, jo = job_plan(settings, arch, size, device.type)
-            eng = replace(eng, device=str(device), even_size=even)
+            eng = replace(job_plan(settings, arch, size, device.type), device=str(device), even_size=even)
             upscaler = Upscaler(model, eng)
-            ident = settings_identity(settings.model, replace(eng, device="")) | {"thres": settings.dynamic_refine_thres}
+            ident = {"model": model_identity(settings.model), "thres": settings.dynamic_refine_thres}
             if settings.compare:
                 upscaler = ComparingUpscaler(upscaler, settings.compare, Path(str(settings.model)).name)
                 ident["compare"] = settings.compare
-            result = upscale_file(inp, out, upscaler, jo, identity=ident)
+            result = upscale_file(inp, out, upscaler, o, identity=ident)
         except RealBasicVSRError as e:
             if not batch:
                 raise

@@ -1,8 +1,10 @@
-"""Temporal chunking: windows of ``chunk`` written frames plus ``overlap`` context frames on each side.
+"""Temporal chunking: windows of ``chunk`` written frames plus ``after`` context frames that follow them.
 
-Context frames feed the bidirectional propagation but are not written, so memory depends on the
-window length, never on the video length. Windows are defined in absolute frame indices, which makes a
-resumed run process exactly the windows an uninterrupted run would.
+The forward branch's state is carried from one window to the next, so only the backward branch needs
+context, and only after the chunk. Where no state can be carried (the first window of a resumed run that
+lost it) that window also gets ``before`` context frames. Memory depends on the window length, never on the
+video length; windows are defined in absolute frame indices, so a resumed run processes exactly the windows
+an uninterrupted run would.
 """
 
 from __future__ import annotations
@@ -30,22 +32,14 @@ class Window(Generic[T]):
         return slice(self.write_start - self.start, self.write_stop - self.start)
 
 
-def window_ranges(num_frames: int, chunk: int, overlap: int) -> list[tuple[int, int, int, int]]:
-    """``(start, stop, write_start, write_stop)`` of each window for a known length."""
-    out = []
-    for k in range((num_frames + chunk - 1) // chunk):
-        ws, we = k * chunk, min((k + 1) * chunk, num_frames)
-        out.append((max(0, ws - overlap), min(num_frames, we + overlap), ws, we))
-    return out
+def iter_windows(items: Iterable[T], chunk: int, after: int, first_window: int = 0, before: int = 0) -> Iterator[Window[T]]:
+    """Stream ``items`` as windows, holding at most ``before + chunk + after`` of them at once.
 
-
-def iter_windows(items: Iterable[T], chunk: int, overlap: int, first_window: int = 0) -> Iterator[Window[T]]:
-    """Stream ``items`` as windows, holding at most ``chunk + 2 * overlap`` of them at once.
-
-    ``first_window`` skips the windows before it (for resume): their frames are read and dropped.
+    ``first_window`` skips the windows before it (for resume): their frames are read and dropped; the
+    first window yielded starts ``before`` frames early.
     """
-    if chunk < 1 or overlap < 0:
-        raise ValueError("chunk must be >= 1 and overlap >= 0")
+    if chunk < 1 or after < 0 or before < 0:
+        raise ValueError("chunk must be >= 1 and the context lengths >= 0")
     buf: deque = deque()
     buf_start = 0  # absolute index of buf[0]
     k = first_window
@@ -54,14 +48,14 @@ def iter_windows(items: Iterable[T], chunk: int, overlap: int, first_window: int
     n = 0  # items read so far
     while True:
         ws, we = k * chunk, (k + 1) * chunk
-        need = we + overlap
+        need = we + after
         while not exhausted and n < need:
             try:
                 buf.append(next(it))
                 n += 1
             except StopIteration:
                 exhausted = True
-        lo = max(0, ws - overlap)
+        lo = max(0, ws - before) if k == first_window else ws
         while buf_start < lo and buf:
             buf.popleft()
             buf_start += 1

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from typing import Iterable, Iterator
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ..errors import RealBasicVSRError
-from ..models import RealBasicVSRNet
+from ..models import ForwardState, RealBasicVSRNet
+from .chunks import iter_windows
 from .tiles import run_tiled
 
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -45,22 +47,78 @@ def output_size(width: int, height: int, outscale: float, even: bool = False) ->
 
 @dataclass
 class EngineOptions:
+    """How the engine runs: device, precision, spatial tiles and temporal chunks (the scheduling)."""
+
     device: str = "auto"
     precision: str = "auto"  # auto = fp16 on CUDA, fp32 elsewhere
     tile: int = 0  # 0 = no spatial tiling; else tile size in input pixels
     tile_overlap: int = 16
     outscale: float | None = None  # None = the model's own factor (model.upscale); else resized from it
     even_size: bool = False
+    chunk_frames: int = 24  # frames written per window
+    overlap: int = 8  # context frames after each chunk (the backward branch's look-ahead)
+
+
+@dataclass
+class Chunk:
+    """One window's written frames: ``frames[j]`` is the upscaled ``items[j]``, absolute index ``start + j``."""
+
+    index: int
+    start: int
+    frames: list[np.ndarray]
+    items: list
+    state: dict[int, ForwardState] | None  # the forward state after this chunk, per tile (for resume)
+
+
+def frame_of(item) -> np.ndarray:
+    """The frame of a stream item: the item itself, or the first element of a (frame, extra...) tuple."""
+    return item[0] if isinstance(item, tuple) else item
+
+
+def frames_to_tensor(frames: list[np.ndarray], device: torch.device) -> torch.Tensor:
+    """uint8 (H, W, 3) RGB frames (grayscale (H, W) or (H, W, 1) replicated) -> (1, T, 3, H, W) in [0, 1]."""
+    if len(frames) == 0:
+        raise RealBasicVSRError("no frames to upscale (got an empty list)")
+    checked = []
+    for i, f in enumerate(frames):
+        if not isinstance(f, np.ndarray):
+            raise RealBasicVSRError(f"frame {i} is a {type(f).__name__}, not a numpy array (H, W, 3) of uint8")
+        if f.dtype != np.uint8:
+            raise RealBasicVSRError(
+                f"frame {i} is {f.dtype}, not uint8: pass 0-255 RGB (e.g. (x * 255).round().astype(np.uint8))"
+            )
+        if f.ndim == 3 and f.shape[2] == 1:
+            f = f[:, :, 0]
+        if f.ndim == 2:
+            f = np.repeat(f[:, :, None], 3, axis=2)
+        if f.ndim != 3 or f.shape[2] != 3 or f.shape[0] < 1 or f.shape[1] < 1:
+            raise RealBasicVSRError(f"frame {i} has shape {f.shape}; expected (H, W, 3) RGB or (H, W) grayscale")
+        if checked and f.shape != checked[0].shape:
+            raise RealBasicVSRError(f"frame {i} is {f.shape[1]}x{f.shape[0]}, unlike frame 0 ({checked[0].shape[1]}x{checked[0].shape[0]})")
+        checked.append(f)
+    arr = np.stack(checked)  # (T, H, W, 3) uint8
+    return torch.from_numpy(arr).to(device).permute(0, 3, 1, 2).float().div_(255.0).unsqueeze(0)
+
+
+def _is_out_of_memory(e: BaseException) -> bool:
+    if isinstance(e, (torch.OutOfMemoryError, MemoryError)):
+        return True
+    msg = str(e)
+    return isinstance(e, RuntimeError) and ("can't allocate memory" in msg or "out of memory" in msg.lower())
 
 
 class Upscaler:
-    """Runs a RealBasicVSRNet over a window of frames: list of uint8 (H, W, 3) RGB -> the same, upscaled.
+    """Runs a RealBasicVSRNet over frames: uint8 (H, W, 3) RGB in, the same upscaled out.
 
-    The model works at its own factor (``model.upscale``); an ``outscale`` other than that resizes its output.
+    ``stream`` is the one chunked loop every command uses; calling the upscaler on a list of frames runs
+    them as one window (the whole sequence at once). The model works at its own factor
+    (``model.upscale``); an ``outscale`` other than that resizes its output.
     """
 
     def __init__(self, model: RealBasicVSRNet, options: EngineOptions | None = None) -> None:
         self.options = opts = options or EngineOptions()
+        if opts.chunk_frames < 1 or opts.overlap < 0:
+            raise RealBasicVSRError("--chunk-frames must be >= 1 and --overlap >= 0")
         self.device = resolve_device(opts.device)
         precision = opts.precision
         if precision == "auto":
@@ -84,35 +142,72 @@ class Upscaler:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=self.dtype)
 
-    def _forward(self, lqs: torch.Tensor) -> torch.Tensor:
-        with self._autocast():
-            return self.model(lqs).float()
-
     @torch.inference_mode()
-    def upscale_tensor(self, lqs: torch.Tensor) -> torch.Tensor:
-        """(1, T, 3, H, W) float in [0, 1] -> (1, T, 3, H', W') float, clamped to [0, 1]."""
+    def upscale_tensor(
+        self, lqs: torch.Tensor, start: int = 0, stop: int | None = None, state: dict[int, ForwardState] | None = None
+    ) -> tuple[torch.Tensor, dict[int, ForwardState]]:
+        """(1, T, 3, H, W) float in [0, 1] -> frames ``[start, stop)`` upscaled, (1, stop-start, 3, H', W'),
+        clamped to [0, 1], and the forward state after ``stop - 1`` (one per tile) for the next window."""
         opts = self.options
-        if opts.tile:
-            out = run_tiled(self._forward, lqs, opts.tile, opts.tile_overlap, scale=self.scale)
-        else:
-            out = self._forward(lqs)
+        new_state: dict[int, ForwardState] = {}
+
+        def run(x: torch.Tensor, key: int) -> torch.Tensor:
+            prev = state.get(key) if state else None
+            if prev is not None:
+                prev = ForwardState(prev.feat.to(self.device), prev.lr.to(self.device))
+            with self._autocast():
+                out, st = self.model.forward_window(x, start, stop, prev)
+            if st is not None:  # plain interpolation carries nothing
+                new_state[key] = st
+            return out.float()
+
+        out = run_tiled(run, lqs, opts.tile, opts.tile_overlap, scale=self.scale) if opts.tile else run(lqs, 0)
         h, w = lqs.shape[-2:]
         ow, oh = output_size(w, h, self.outscale, opts.even_size)
         if (oh, ow) != tuple(out.shape[-2:]):
             t = out.shape[1]
             out = F.interpolate(out.flatten(0, 1), size=(oh, ow), mode="bicubic", antialias=True, align_corners=False)
             out = out.unflatten(0, (1, t))
-        return out.clamp_(0.0, 1.0)
+        return out.clamp_(0.0, 1.0), new_state
 
     @torch.inference_mode()
-    def __call__(self, frames: list[np.ndarray]) -> list[np.ndarray]:
-        arr = np.stack(frames)  # (T, H, W, 3) uint8
-        lqs = torch.from_numpy(arr).to(self.device).permute(0, 3, 1, 2).float().div_(255.0).unsqueeze(0)
+    def window(
+        self, frames: list[np.ndarray], start: int = 0, stop: int | None = None,
+        state: dict[int, ForwardState] | None = None,
+    ) -> tuple[list[np.ndarray], dict[int, ForwardState]]:
+        """Frames ``[start, stop)`` of a window of uint8 frames, upscaled, and the state after them."""
         try:
-            out = self.upscale_tensor(lqs)
-        except torch.OutOfMemoryError as e:
+            lqs = frames_to_tensor(frames, self.device)
+            out, new_state = self.upscale_tensor(lqs, start, stop, state)
+            out = out[0].mul_(255.0).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        except Exception as e:
+            if not _is_out_of_memory(e):
+                raise
+            where = "GPU" if self.device.type == "cuda" else "memory"
             raise RealBasicVSRError(
-                "out of GPU memory: lower --chunk-frames or use --tile (e.g. --tile 256)"
+                f"out of {where} upscaling {len(frames)} frames of {frames[0].shape[1]}x{frames[0].shape[0]}: "
+                "lower --chunk-frames or use --tile (e.g. --tile 256)"
             ) from e
-        out = out[0].mul_(255.0).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-        return list(out)
+        return list(out), new_state
+
+    def __call__(self, frames: list[np.ndarray]) -> list[np.ndarray]:
+        """The whole list as one window (bidirectional over all of it)."""
+        return self.window(list(frames))[0]
+
+    def stream(
+        self, items: Iterable, first_window: int = 0, state: dict[int, ForwardState] | None = None
+    ) -> Iterator[Chunk]:
+        """Upscale a stream of frames (or (frame, extra...) tuples) chunk by chunk with bounded memory.
+
+        Each window holds ``chunk_frames`` written frames and ``overlap`` context frames after them; the
+        forward branch's state is carried from window to window, so with one window the result is the
+        whole sequence at once. ``first_window``/``state`` continue an interrupted stream (its frames are
+        read again from the start and skipped); without a state the first window starts ``overlap`` frames
+        early instead.
+        """
+        opts = self.options
+        before = opts.overlap if first_window and state is None else 0
+        for win in iter_windows(items, opts.chunk_frames, opts.overlap, first_window, before):
+            keep = win.keep
+            outs, state = self.window([frame_of(x) for x in win.items], keep.start, keep.stop, state)
+            yield Chunk(win.index, win.write_start, outs, win.items[keep], state)

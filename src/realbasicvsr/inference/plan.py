@@ -37,17 +37,28 @@ def _head_macs(c: int, head: int, scale: int) -> int:
     return macs + px * 9 * (cin * head + head * 3)
 
 
-def gflops_per_frame(arch: ArchSize, height: int, width: int, frames: int, passes: int = 1) -> float:
-    """Forward GFLOP per output frame for a window of ``frames`` LR frames of ``height`` x ``width``."""
+def gflops_per_written_frame(
+    arch: ArchSize, height: int, width: int, chunk: int, context: int, passes: int = 1, carried: bool = True
+) -> float:
+    """Forward GFLOP per written frame for the streaming engine: windows of ``chunk`` written frames and
+    ``context`` frames after them; cleaning, flow and the backward branch see the whole window, the forward
+    branch (its state ``carried`` from the previous window) and the head only the written frames."""
     c = arch.mid_channels
     clean = _resblocks_macs(3, c, arch.num_cleaning_blocks) + 9 * c * 3
-    prop = 2 * _resblocks_macs(c + 3, c, arch.num_propagation_blocks)
+    branch = _resblocks_macs(c + 3, c, arch.num_propagation_blocks)
     head = _head_macs(c, arch.head_channels, arch.upscale)
+    window = chunk + context
     hp, wp = (height + 31) // 32 * 32, (width + 31) // 32 * 32
-    pairs_per_frame = 2 * (frames - 1) / max(frames, 1)
-    flow = _SPYNET_MACS_PER_PIXEL * hp * wp * pairs_per_frame if arch.flow else 0.0
-    macs = (clean * passes + prop + head) * height * width + flow
-    return 2 * macs / 1e9
+    pairs = (window - 1) + (chunk if carried else chunk - 1)
+    flow = _SPYNET_MACS_PER_PIXEL * hp * wp * pairs if arch.flow else 0.0
+    macs = (clean * passes * window + branch * (window + chunk) + head * chunk) * height * width + flow
+    return 2 * macs / 1e9 / chunk
+
+
+def gflops_per_frame(arch: ArchSize, height: int, width: int, frames: int, passes: int = 1) -> float:
+    """Forward GFLOP per output frame for one window of ``frames`` LR frames of ``height`` x ``width``, all
+    written (the whole sequence at once, as the reference runs)."""
+    return gflops_per_written_frame(arch, height, width, frames, 0, passes, carried=False)
 
 
 def window_bytes(arch: ArchSize, height: int, width: int, frames: int) -> int:
@@ -59,7 +70,8 @@ def window_bytes(arch: ArchSize, height: int, width: int, frames: int) -> int:
 
 
 def output_bytes(height: int, width: int, frames: int, scale: int = 4) -> int:
-    """Full-size buffers of one window that tiling cannot shrink: the x``scale`` float result and its uint8 copy."""
+    """Full-size buffers of one window that tiling cannot shrink: the x``scale`` float result of its ``frames``
+    written frames and their uint8 copy."""
     return frames * scale * scale * height * width * 3 * (4 + 1)
 
 
@@ -68,16 +80,16 @@ def fit_window(
     tile: int, tile_overlap: int, *, auto_chunk: bool, auto_tile_size: bool,
 ) -> tuple[int, int]:
     """(tile, chunk) for a frame size: with ``auto_chunk`` the chunk shrinks until the window's full-size
-    outputs take at most half the budget, but not below ``2 * overlap`` (context frames would then cost
-    more than the frames written); with ``auto_tile_size`` (and no explicit tile) a tile is picked so the
+    outputs take at most half the budget, but not below ``overlap`` (context frames would then cost
+    too much per frame written); with ``auto_tile_size`` (and no explicit tile) a tile is picked so the
     model's working set fits what is left."""
     if auto_chunk:
-        floor = max(1, 2 * overlap)
-        while chunk > floor and output_bytes(height, width, chunk + 2 * overlap, arch.upscale) > budget_bytes // 2:
+        floor = max(1, overlap)
+        while chunk > floor and output_bytes(height, width, chunk, arch.upscale) > budget_bytes // 2:
             chunk -= 1
     if auto_tile_size and not tile:
-        rest = budget_bytes - output_bytes(height, width, chunk + 2 * overlap, arch.upscale)
-        tile = auto_tile(arch, height, width, chunk + 2 * overlap, max(rest, budget_bytes // 4), tile_overlap)
+        rest = budget_bytes - output_bytes(height, width, chunk, arch.upscale)
+        tile = auto_tile(arch, height, width, chunk + overlap, max(rest, budget_bytes // 4), tile_overlap)
     return tile, chunk
 
 

@@ -65,7 +65,7 @@ def preview(input_path, output, settings, count: int = 3, seconds: float = 1.0, 
             raise RealBasicVSRError(f"{inp}: its length is unknown, so excerpts can't be spaced (run without --preview)")
         length = max(2, round(float(src.rate) * seconds))
         excerpts = excerpt_starts(total, count, length)
-        eng, _ = job_plan(settings, arch_of_model(model), src.size, device.type)
+        eng = job_plan(settings, arch_of_model(model), src.size, device.type)
         upscaler = Upscaler(model, replace(eng, device=str(device), even_size=True))
         wanted = {i: k for k, (s, n) in enumerate(excerpts) for i in range(s, s + n)}
         frames: dict[int, list] = {k: [] for k in range(len(excerpts))}
@@ -97,6 +97,6 @@ def preview(input_path, output, settings, count: int = 3, seconds: float = 1.0, 
                 break
     if not written:
         raise RealBasicVSRError(f"{inp}: no excerpt could be read")
-    chunk = min(o.chunk_frames, total)
-    factor = min(total, chunk + 2 * o.overlap) / chunk
+    chunk = min(eng.chunk_frames, total)
+    factor = min(total, chunk + eng.overlap) / chunk
     return PreviewReport(excerpts, written, busy / max(done_frames, 1), total, factor)

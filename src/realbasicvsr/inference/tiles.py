@@ -33,25 +33,26 @@ def _ramp(length: int, lo_overlap: int, hi_overlap: int, device, dtype) -> torch
 
 
 def run_tiled(
-    fn: Callable[[torch.Tensor], torch.Tensor],
+    fn: Callable[[torch.Tensor, int], torch.Tensor],
     lqs: torch.Tensor,
     tile: int,
     overlap: int,
     scale: int = 4,
 ) -> torch.Tensor:
-    """``fn`` maps (N, T, C, h, w) to (N, T, C, scale*h, scale*w); apply it tile by tile over ``lqs``."""
-    n, t, c, h, w = lqs.shape
+    """``fn(x, k)`` maps tile ``k``'s (N, T, C, h, w) to (N, T', C, scale*h, scale*w); apply it tile by tile over
+    ``lqs`` (``k`` numbers the tiles in raster order, so state kept per tile survives from window to window)."""
+    n, _, _, h, w = lqs.shape
     ys, xs = tile_starts(h, tile, overlap), tile_starts(w, tile, overlap)
     if len(ys) == 1 and len(xs) == 1:
-        return fn(lqs)
+        return fn(lqs, 0)
     th, tw = min(tile, h), min(tile, w)
     out = None
     weight = None
     for iy, y in enumerate(ys):
         for ix, x in enumerate(xs):
-            res = fn(lqs[..., y:y + th, x:x + tw])
+            res = fn(lqs[..., y:y + th, x:x + tw], iy * len(xs) + ix)
             if out is None:
-                out = res.new_zeros(n, t, res.shape[2], h * scale, w * scale)
+                out = res.new_zeros(n, res.shape[1], res.shape[2], h * scale, w * scale)
                 weight = res.new_zeros(1, 1, 1, h * scale, w * scale)
             # overlap with the previous / next tile along each axis, in output pixels
             oy0 = (ys[iy - 1] + th - y) * scale if iy > 0 else 0

@@ -1,6 +1,6 @@
 """Networks: plain ``nn.Module``s with MMagic-identical parameter names, each built with one call."""
 
-from .basicvsr import BasicVSRNet
+from .basicvsr import BasicVSRNet, ForwardState
 from .blocks import PixelShufflePack, ResidualBlockNoBN, ResidualBlocksWithInputConv
 from .discriminator import UNetDiscriminatorWithSpectralNorm
 from .efficientnet_lite import EfficientNetLite0Features
@@ -13,6 +13,7 @@ from .vgg import VGG19Features
 __all__ = [
     "BasicVSRNet",
     "EfficientNetLite0Features",
+    "ForwardState",
     "Interpolation",
     "PixelShufflePack",
     "RealBasicVSRNet",

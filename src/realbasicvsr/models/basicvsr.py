@@ -5,6 +5,8 @@ The reference head is x4; x2 and x1 heads (fewer pixel-shuffle stages) are addit
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -12,6 +14,14 @@ from torch import nn
 from .blocks import PixelShufflePack, ResidualBlocksWithInputConv
 from .flow import flow_warp
 from .spynet import SPyNet
+
+
+@dataclass
+class ForwardState:
+    """The forward branch after the last frame a window wrote, carried into the next window."""
+
+    feat: torch.Tensor  # (N, C, H, W): its propagated feature
+    lr: torch.Tensor  # (N, 3, H, W): that frame's input, for the flow to the next window's first frame
 
 
 class BasicVSRNet(nn.Module):
@@ -60,26 +70,33 @@ class BasicVSRNet(nn.Module):
         self.conv_last = nn.Conv2d(head_channels, 3, 3, 1, 1)
         self.lrelu = nn.LeakyReLU(negative_slope=0.1, inplace=True)
 
+    def _flow_input(self, lrs: torch.Tensor) -> torch.Tensor:
+        """The frames SPyNet sees: ``lrs`` itself, or downscaled by ``flow_scale``."""
+        if self.flow_scale == 1 or lrs.shape[1] == 0:
+            return lrs
+        n, t, c = lrs.shape[:3]
+        small = F.interpolate(lrs.flatten(0, 1), scale_factor=self.flow_scale, mode="area",
+                              recompute_scale_factor=False)
+        return small.view(n, t, c, *small.shape[-2:])
+
+    def _pair_flows(self, ref: torch.Tensor, supp: torch.Tensor, h: int, w: int) -> torch.Tensor:
+        """spynet(ref[:, j], supp[:, j]) for every j, batched: (N, P, 3, h', w') pairs -> (N, P, 2, h, w)."""
+        n, p = ref.shape[:2]
+        if p == 0:
+            return ref.new_zeros(n, 0, 2, h, w)
+        flow = self.spynet(ref.flatten(0, 1), supp.flatten(0, 1))
+        return self._full_size(flow, h, w).view(n, p, 2, h, w)
+
     def compute_flow(self, lrs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(forward, backward) flows, each (N, T-1, 2, H, W).
 
         backward[i] = spynet(lr_i, lr_{i+1}); forward[i] = spynet(lr_{i+1}, lr_i).
         """
-        n, t, c, h, w = lrs.shape
-        if t < 2:
-            empty = lrs.new_zeros(n, 0, 2, h, w)
-            return empty, empty
+        h, w = lrs.shape[-2:]
         with torch.set_grad_enabled(self.flow_gradient and torch.is_grad_enabled()):
-            small = lrs
-            if self.flow_scale != 1:
-                small = F.interpolate(lrs.flatten(0, 1), scale_factor=self.flow_scale, mode="area",
-                                      recompute_scale_factor=False)
-                small = small.view(n, t, c, *small.shape[-2:])
-            hs, ws = small.shape[-2:]
-            lrs_1 = small[:, :-1].reshape(-1, c, hs, ws)
-            lrs_2 = small[:, 1:].reshape(-1, c, hs, ws)
-            flows_backward = self._full_size(self.spynet(lrs_1, lrs_2), h, w).view(n, t - 1, 2, h, w)
-            flows_forward = self._full_size(self.spynet(lrs_2, lrs_1), h, w).view(n, t - 1, 2, h, w)
+            small = self._flow_input(lrs)
+            flows_backward = self._pair_flows(small[:, :-1], small[:, 1:], h, w)
+            flows_forward = self._pair_flows(small[:, 1:], small[:, :-1], h, w)
         return flows_forward, flows_backward
 
     @staticmethod
@@ -104,23 +121,52 @@ class BasicVSRNet(nn.Module):
         return out + F.interpolate(lr, scale_factor=self.upscale, mode="bilinear", align_corners=False)
 
     def forward(self, lrs: torch.Tensor) -> torch.Tensor:
+        return self.forward_window(lrs)[0]
+
+    def forward_window(
+        self, lrs: torch.Tensor, start: int = 0, stop: int | None = None, state: ForwardState | None = None
+    ) -> tuple[torch.Tensor, ForwardState]:
+        """Outputs for frames ``[start, stop)`` of a window, and the forward branch's state after ``stop - 1``.
+
+        Frames after ``stop`` are right context (backward branch only); frames before ``start`` are left
+        context (forward branch only). ``state`` continues the forward branch of the previous window as if
+        its frames were part of this one, which makes chunked forward propagation exact. The head runs only
+        on the written frames, into one preallocated tensor. ``forward_window(lrs)`` is ``forward(lrs)``.
+        """
         n, t, _, h, w = lrs.shape
-        flows_forward, flows_backward = self.compute_flow(lrs)
+        stop = t if stop is None else stop
+        if not 0 <= start < stop <= t:
+            raise ValueError(f"write range [{start}, {stop}) is not inside a window of {t} frames")
+        with torch.set_grad_enabled(self.flow_gradient and torch.is_grad_enabled()):
+            small = self._flow_input(lrs)
+            flows_backward = self._pair_flows(small[:, start:-1], small[:, start + 1:], h, w)
+            if state is None:
+                flows_forward = self._pair_flows(small[:, 1:stop], small[:, :stop - 1], h, w)
+            else:  # one more pair: this window's first frame against the previous window's last
+                prev = self._flow_input(state.lr.unsqueeze(1))
+                flows_forward = self._pair_flows(small[:, :stop], torch.cat([prev, small[:, :stop - 1]], 1), h, w)
 
-        backward_feats: list[torch.Tensor] = [lrs.new_empty(0)] * t
+        backward_feats: list[torch.Tensor | None] = [None] * (stop - start)
         feat = lrs.new_zeros(n, self.mid_channels, h, w)
-        for i in range(t - 1, -1, -1):
+        for i in range(t - 1, start - 1, -1):
             if i < t - 1:
-                feat = flow_warp(feat, flows_backward[:, i].permute(0, 2, 3, 1))
+                feat = flow_warp(feat, flows_backward[:, i - start].permute(0, 2, 3, 1))
             feat = self.backward_resblocks(torch.cat([lrs[:, i], feat], dim=1))
-            backward_feats[i] = feat
+            if i < stop:
+                backward_feats[i - start] = feat
 
-        outputs = []
-        feat = torch.zeros_like(feat)
-        for i in range(t):
-            if i > 0:
-                feat = flow_warp(feat, flows_forward[:, i - 1].permute(0, 2, 3, 1))
+        out: torch.Tensor | None = None
+        shift = 0 if state is None else 1  # flows_forward[i - 1 + shift] brings frame i-1's feature to frame i
+        feat = torch.zeros_like(feat) if state is None else state.feat
+        for i in range(stop):
+            if i + shift > 0:
+                feat = flow_warp(feat, flows_forward[:, i - 1 + shift].permute(0, 2, 3, 1))
             feat = self.forward_resblocks(torch.cat([lrs[:, i], feat], dim=1))
-            outputs.append(self.upsample(lrs[:, i], backward_feats[i], feat))
-            backward_feats[i] = lrs.new_empty(0)  # free memory as we go
-        return torch.stack(outputs, dim=1)
+            if i < start:
+                continue
+            frame = self.upsample(lrs[:, i], backward_feats[i - start], feat)
+            backward_feats[i - start] = None  # free memory as we go
+            if out is None:
+                out = frame.new_empty(n, stop - start, *frame.shape[1:])
+            out[:, i - start] = frame
+        return out, ForwardState(feat, lrs[:, stop - 1].clone())

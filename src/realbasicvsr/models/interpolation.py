@@ -58,6 +58,10 @@ class Interpolation(nn.Module):
             y = self._lanczos_1d(self._lanczos_1d(x, -1), -2)
         return y.unflatten(0, (n, t))
 
+    def forward_window(self, lqs: torch.Tensor, start: int = 0, stop: int | None = None, state: None = None) -> tuple[torch.Tensor, None]:
+        """Frames ``[start, stop)`` (the streaming engine's interface; no state to carry)."""
+        return self(lqs[:, start:stop]), None
+
     def extra_repr(self) -> str:
         return f"upscale={self.upscale}, mode={self.mode!r}"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .basicvsr import BasicVSRNet
+from .basicvsr import BasicVSRNet, ForwardState
 from .blocks import ResidualBlocksWithInputConv
 
 
@@ -59,8 +59,20 @@ class RealBasicVSRNet(nn.Module):
         return lqs, npass
 
     def forward(self, lqs: torch.Tensor, return_lqs: bool = False):
-        if lqs.dim() != 5 or lqs.shape[2] != 3:
-            raise ValueError(f"RealBasicVSRNet expects (N, T, 3, H, W), got {tuple(lqs.shape)}")
+        self._check(lqs)
         lqs, _ = self.clean(lqs)
         outputs = self.basicvsr(lqs)
         return (outputs, lqs) if return_lqs else outputs
+
+    def forward_window(
+        self, lqs: torch.Tensor, start: int = 0, stop: int | None = None, state: ForwardState | None = None
+    ) -> tuple[torch.Tensor, ForwardState]:
+        """Clean the window, then ``BasicVSRNet.forward_window`` (outputs of ``[start, stop)`` and the state)."""
+        self._check(lqs)
+        lqs, _ = self.clean(lqs)
+        return self.basicvsr.forward_window(lqs, start, stop, state)
+
+    @staticmethod
+    def _check(lqs: torch.Tensor) -> None:
+        if lqs.dim() != 5 or lqs.shape[2] != 3:
+            raise ValueError(f"RealBasicVSRNet expects (N, T, 3, H, W), got {tuple(lqs.shape)}")
