@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from realbasicvsr.degradations import DegradationConfig, DegradationPipeline
-from realbasicvsr.evaluation import expand_clips, read_clip
+from realbasicvsr.io.clips import find_clips, read_clip
 from realbasicvsr.io import write_image
 from realbasicvsr.metrics import niqe, psnr, ssim
 from realbasicvsr.training.data import PanSequence
@@ -135,7 +135,7 @@ def score(data: Path, model: str, crops: list | None, flow_scale: float = 1.0) -
         net.basicvsr.flow_scale = flow_scale
         scale, upscale = net.upscale, Upscaler(net, EngineOptions(device="cpu", precision="fp32"))
     rows, seconds, frames = [], 0.0, 0
-    for name, lq_dir in expand_clips(data / f"x{scale}" / "lq"):
+    for name, lq_dir in find_clips(data / f"x{scale}" / "lq"):
         lq = [f for _, f in read_clip(lq_dir, None)]
         gt = [f for _, f in read_clip(data / f"x{scale}" / "gt" / name, None)]
         t0 = time.perf_counter()

@@ -28,7 +28,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
     tmp = Path(name)
     try:
         write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
+        apply_umask(tmp)
         os.replace(tmp, path)
     except OSError as e:
         reason = "disk full" if e.errno == errno.ENOSPC else (e.strerror or str(e))
@@ -44,6 +44,11 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def apply_umask(path: Path) -> None:
+    """Give a private temporary file (0600) or folder (0700) the permissions the umask gives new ones."""
+    os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~_umask())
 
 
 def _umask() -> int:

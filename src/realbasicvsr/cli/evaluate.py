@@ -45,6 +45,8 @@ def add_report_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--csv", default=None, metavar="FILE", help="also write per-frame and per-clip scores as CSV")
     p.add_argument("--per-frame", action="store_true", help="also list every scored frame in the table")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.add_argument("--allow-partial", action="store_true",
+                   help="score the decodable frames of a truncated video (with a warning) instead of refusing it")
 
 
 def write_reports(args: argparse.Namespace, result) -> None:
@@ -79,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
         crop_border=args.crop_border,
         nrqm_model=args.nrqm_model,
         progress=None if args.quiet else stderr_progress,
+        allow_partial=args.allow_partial,
     )
     print(format_markdown(result, per_frame=args.per_frame), end="")
     write_reports(args, result)

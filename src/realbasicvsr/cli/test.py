@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         lq_dir=args.lq,
         gt_dir=args.gt,
         progress=None if args.quiet else stderr_progress,
+        allow_partial=args.allow_partial,
     )
     print(format_markdown(result, per_frame=args.per_frame))
     model_name = Path(args.model).stem if Path(args.model).is_file() else args.model

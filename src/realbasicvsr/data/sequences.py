@@ -13,9 +13,10 @@ import av
 import numpy as np
 
 from ..errors import RealBasicVSRError
-from ..io import is_video_path, list_frame_files, read_image
-from ..io.colour import frame_to_rgb
-from ..io.frames import natural_key
+from ..io import list_frame_files
+from ..io.clips import clips_in
+from ..io.frames import read_frames
+from ..io.video import read_video_frames
 
 # The four REDS clips held out for validation (REDS4); never used for training.
 REDS4_CLIPS = ("000", "011", "015", "020")
@@ -42,11 +43,7 @@ class FolderSequence:
         self.num_frames = len(self.files)
 
     def read(self, indices: Sequence[int]) -> np.ndarray:
-        frames = [read_image(self.files[i]) for i in indices]
-        shapes = {f.shape for f in frames}
-        if len(shapes) > 1:
-            raise RealBasicVSRError(f"{self.folder}: frames have different sizes {sorted(shapes)}")
-        return np.stack(frames)
+        return read_frames(self.files, indices)
 
     def __repr__(self) -> str:
         return f"FolderSequence({str(self.folder)!r}, {self.num_frames} frames)"
@@ -76,75 +73,26 @@ class VideoSequence:
         if self.num_frames == 0:
             raise RealBasicVSRError(f"{self.path} has no video frames")
 
-    def _decode(self, container, first: int, seek: bool):
-        """(index, frame) pairs from about ``first`` on."""
-        stream = container.streams.video[0]
-        tb = stream.time_base
-        start = stream.start_time or 0
-        if seek and first > 0 and self.fps and tb:
-            container.seek(start + int(first / self.fps / tb), stream=stream, backward=True)
-        counter = None
-        for frame in container.decode(stream):
-            if seek and first > 0:
-                if frame.pts is None:
-                    raise LookupError("no timestamps")
-                index = int(round(float((frame.pts - start) * tb) * self.fps))
-                if counter is None and index > first:
-                    raise LookupError("seek overshot")
-                counter = index
-            else:
-                counter = 0 if counter is None else counter + 1
-            yield counter, frame
-
     def read(self, indices: Sequence[int]) -> np.ndarray:
-        wanted = sorted(set(int(i) for i in indices))
-        if not wanted:
-            raise ValueError("no frame indices")
-        got: dict[int, np.ndarray] = {}
-        for seek in (True, False):
-            got.clear()
-            try:
-                with av.open(str(self.path)) as container:
-                    for index, frame in self._decode(container, wanted[0], seek):
-                        if index in wanted:
-                            got[index] = frame_to_rgb(frame)
-                        if index >= wanted[-1]:
-                            break
-                if len(got) == len(wanted):
-                    break
-            except LookupError:
-                continue
-            except av.error.FFmpegError as e:
-                raise RealBasicVSRError(f"{self.path}: decoding failed: {e}") from e
-        missing = [i for i in wanted if i not in got]
-        if missing:
-            raise RealBasicVSRError(f"{self.path}: frames {missing[:3]} could not be decoded")
-        return np.stack([got[int(i)] for i in indices])
+        return read_video_frames(self.path, indices, self.fps)
 
     def __repr__(self) -> str:
         return f"VideoSequence({str(self.path)!r}, {self.num_frames} frames)"
 
 
 def folder_sequences(root: str | os.PathLike) -> list[FolderSequence]:
-    """Every sub-folder of ``root`` holding image frames (sub-folder names in natural order)."""
+    """Every sub-folder of ``root`` holding image frames (natural order)."""
     root = Path(root)
     if not root.is_dir():
         raise RealBasicVSRError(f"not a folder: {root}")
-    dirs = sorted((d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")),
-                  key=lambda d: natural_key(d.name))
-    seqs = [FolderSequence(d) for d in dirs]
-    return [s for s in seqs if s.num_frames > 0]
+    return [FolderSequence(d) for d in clips_in(root) if d.is_dir()]
 
 
 def video_sequences(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> list[VideoSequence]:
     """Video files: a folder (its video files, natural order), one file, or a list of files."""
     if isinstance(paths, (str, os.PathLike)):
         p = Path(paths)
-        if p.is_dir():
-            files = sorted((f for f in p.iterdir() if f.is_file() and is_video_path(f) and not f.name.startswith(".")),
-                           key=lambda f: natural_key(f.name))
-        else:
-            files = [p]
+        files = [f for f in clips_in(p) if f.is_file()] if p.is_dir() else [p]
     else:
         files = [Path(f) for f in paths]
     return [VideoSequence(f) for f in files]
@@ -183,9 +131,7 @@ def find_sequences(path: str | os.PathLike) -> list[FrameSequence]:
         return list(video_sequences(p))
     if (p / "train_sharp").is_dir() or (p / "train_sharp_sub").is_dir():
         return list(reds_sequences(p))
-    videos = video_sequences(p)
-    folders = folder_sequences(p)
-    seqs: list[FrameSequence] = [*folders, *videos]
+    seqs: list[FrameSequence] = [FolderSequence(c) if c.is_dir() else VideoSequence(c) for c in clips_in(p)]
     if not seqs and list_frame_files(p):
         seqs = [FolderSequence(p)]
     if not seqs:

@@ -10,11 +10,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import sys
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from tqdm import tqdm
 
+from ..atomic import write_text_atomic
 from ..errors import RealBasicVSRError
 from ..io import open_sink, open_source
 from .config import DegradationConfig, load_degradation_config
@@ -34,13 +37,15 @@ def degrade_video(
     overwrite: bool = False,
     params_json: str | os.PathLike | None = None,
     progress: bool = False,
+    warn: Callable[[str], None] | None = None,
 ) -> int:
     """Write the LQ version of ``input`` (video, frame folder or image) to ``output``; returns frames written.
 
     ``scale`` overrides the config's (output size = input size // scale, rounded down). ``sharpen``
     degrades the unsharp-masked frames like the training recipe (off: the frames as they are).
     ``config`` is a DegradationConfig or a TOML path (default: the seed recipe). ``params_json``
-    receives everything that was drawn (choices and per-frame parameters).
+    receives everything that was drawn (choices and per-frame parameters). A truncated video input is
+    degraded up to its last decodable frame; ``warn`` (default: stderr) is told how many frames were read.
     """
     if config is None or isinstance(config, (str, os.PathLike)):
         config = load_degradation_config(config)
@@ -78,17 +83,17 @@ def degrade_video(
                     written += flush()
             if batch:
                 written += flush()
+        for message in source.warnings:
+            (warn or _stderr_warning)(message)
     if params_json is not None:
         _write_params(Path(params_json), degrader, seed, config, sharpen)
     return written
 
 
+def _stderr_warning(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def _write_params(path: Path, degrader: ClipDegrader, seed: int, config: DegradationConfig, sharpen: bool) -> None:
     doc = {"seed": seed, "sharpen": sharpen, "config": config.to_dict(), "drawn": degrader.summary()}
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
-        tmp.write_text(json.dumps(doc, indent=1), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise RealBasicVSRError(f"cannot write {path}: {e.strerror or e}") from e
+    write_text_atomic(path, json.dumps(doc, indent=1))

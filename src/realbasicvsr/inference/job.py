@@ -20,13 +20,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Iterator
 
-import numpy as np
 
 from ..errors import RealBasicVSRError
 from ..io.frames import IMAGE_EXTENSIONS, read_image, write_image
 from ..io.mux import mux_video
-from ..io.source import FrameSource, check_output_path, container_format, open_source, publish, remove_path
-from ..io.video import TruncatedInputError, VideoEncoder, is_video_path
+from ..io.source import FrameSource, check_output_path, open_source, publish, remove_path
+from ..io.video import VideoEncoder, container_format, is_video_path
 from .resume import Manifest, drop_states_before, job_identity, load_state, save_state, work_dir_for
 
 
@@ -42,6 +41,8 @@ class OutputOptions:
     overwrite: bool = False
     resume: bool = False
     progress: bool = True
+    # called after every finished chunk with (frames done, total frames or None): for GUIs and services
+    on_progress: Callable[[int, int | None], None] | None = None
 
 
 @dataclass
@@ -194,11 +195,14 @@ def _run_stream(source: FrameSource, upscaler, options: OutputOptions, kind: str
     writer = _SegmentWriter(_make_segment_writer(kind, work, source, options, manifest))
     bar = _progress(source, manifest.frames_done, options.progress, source.path.name)
     try:
-        frames = _prefetch(_guard_truncation(source, result), size=4)
+        frames = _prefetch(source.timed_frames(), size=4)
         for chunk in upscaler.stream(frames, first_window=done, state=load_state(work, done - 1)):
             writer.submit(chunk.index, chunk.frames, [p for _, p in chunk.items], chunk.state)
             bar.update(len(chunk.frames))
+            if options.on_progress is not None:
+                options.on_progress(chunk.start + len(chunk.frames), source.num_frames)
         writer.finish()
+        result.warnings += source.warnings
     except BaseException:
         writer.abort()
         raise
@@ -230,22 +234,6 @@ def _open_work(work: Path, ident: dict, options: OutputOptions) -> Manifest:
     manifest = Manifest(work, ident)
     manifest.save()
     return manifest
-
-
-def _guard_truncation(source: FrameSource, result: JobResult) -> Iterator[tuple[np.ndarray, int]]:
-    """Frames of ``source``; a damaged or truncated tail ends the stream with a warning (policy: keep the
-    decodable part), while a video whose start cannot be decoded stays an error."""
-    n = 0
-    try:
-        for item in source.timed_frames():
-            n += 1
-            yield item
-    except TruncatedInputError as e:
-        result.warnings.append(f"{e}; kept the {n} decodable frames")
-        return
-    expected = source.num_frames if source.kind == "video" else None
-    if expected and n < expected * 0.99 - 1:
-        result.warnings.append(f"{source.path}: only {n} of {expected} frames could be read (truncated file?)")
 
 
 def _make_segment_writer(kind: str, work: Path, source: FrameSource, options: OutputOptions, manifest: Manifest):
@@ -282,7 +270,7 @@ def _make_segment_writer(kind: str, work: Path, source: FrameSource, options: Ou
     return write
 
 
-def _finalize(kind: str, work: Path, out: Path, source: FrameSource, manifest: _Manifest, options: OutputOptions) -> list[str]:
+def _finalize(kind: str, work: Path, out: Path, source: FrameSource, manifest: Manifest, options: OutputOptions) -> list[str]:
     """Assemble the output from the finished segments and rename it into place in one step."""
     if out.exists() and not options.overwrite:
         raise RealBasicVSRError(f"{out} appeared while upscaling; not overwriting it")

@@ -51,7 +51,7 @@ def model_identity(model_source: str) -> dict:
 def job_identity(input_path: Path, output_kind: str, engine_options, output_options, extra: dict | None = None) -> dict:
     """Everything a resumed run must share with the interrupted one (the device may differ)."""
     engine = {k: v for k, v in asdict(engine_options).items() if k != "device"}
-    encoder = {k: getattr(output_options, k) for k in ("codec", "crf", "preset", "pix_fmt", "fps")}
+    encoder = {k: getattr(output_options, k) for k in ("codec", "crf", "preset", "pix_fmt", "fps")}  # not callbacks
     return {"input": input_fingerprint(input_path), "output_kind": output_kind, "engine": engine,
             "encoder": encoder, **(extra or {})}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Sequence
 
 import cv2
 import numpy as np
@@ -30,6 +31,18 @@ def list_frame_files(folder: str | os.PathLike) -> list[Path]:
         raise RealBasicVSRError(f"not a folder: {folder}")
     files = [p for p in folder.iterdir() if p.is_file() and is_image_path(p) and not p.name.startswith(".")]
     return sorted(files, key=lambda p: natural_key(p.name))
+
+
+def read_frames(files: Sequence[Path], indices: Sequence[int]) -> np.ndarray:
+    """uint8 (len(indices), H, W, 3) RGB frames of a frame folder's ``files`` by index, all one size."""
+    frames = [read_image(files[i]) for i in indices]
+    for i, f in zip(indices, frames):
+        if f.shape != frames[0].shape:
+            raise RealBasicVSRError(
+                f"{files[i]} is {f.shape[1]}x{f.shape[0]}, unlike {files[indices[0]]} "
+                f"({frames[0].shape[1]}x{frames[0].shape[0]}); the frame size must not change"
+            )
+    return np.stack(frames)
 
 
 def to_rgb8(img: np.ndarray, source: str = "image") -> np.ndarray:

@@ -11,28 +11,34 @@ import shutil
 import tempfile
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import av
 import numpy as np
 
+from ..atomic import apply_umask
 from ..errors import RealBasicVSRError
 from .colour import Colour
-from .frames import is_image_path, list_frame_files, read_image, write_image
+from .frames import is_image_path, list_frame_files, read_frames, read_image, write_image
 from .video import (
-    VideoEncoder, decode_frames, display_matrix_of, estimate_frame_count, frame_to_rgb, is_video_path,
-    open_container, rate_fraction, video_fps,
+    TruncatedInputError, VideoEncoder, container_format, decode_frames, display_matrix_of, estimate_frame_count, frame_to_rgb, is_video_path,
+    open_container, rate_fraction, read_video_frames, video_fps,
 )
 
 
 class FrameSource:
     """Iterable of uint8 (H, W, 3) RGB frames from a video, a folder of frames or one image.
 
-    Raises RealBasicVSRError when the frame size changes mid-stream or there are no frames at all.
+    Raises RealBasicVSRError when the frame size changes mid-stream or there are no frames at all. A
+    video whose tail is truncated or damaged is one policy everywhere: with ``allow_partial`` (upscale,
+    degrade) the decodable frames are kept and ``warnings`` says how many were read; without (evaluate,
+    test) it is an error that says so.
     """
 
-    def __init__(self, path: str | os.PathLike, fps: float | None = None) -> None:
+    def __init__(self, path: str | os.PathLike, fps: float | None = None, allow_partial: bool = True) -> None:
         self.path = Path(path)
+        self.allow_partial = allow_partial
+        self.warnings: list[str] = []
         self._container = None
         self.rate: Fraction = rate_fraction(fps)
         self.time_base: Fraction = Fraction(1) / self.rate
@@ -72,18 +78,38 @@ class FrameSource:
     def timed_frames(self) -> Iterator[tuple[np.ndarray, int]]:
         """(frame, pts in ``self.time_base``) pairs; frames without a timestamp continue the last one."""
         count = 0
-        for frame, pts in self._raw_frames():
-            if (frame.shape[1], frame.shape[0]) != self.size and count == 0 and self.kind == "video":
-                self.size = (frame.shape[1], frame.shape[0])  # container header disagreed with the codec
-            if (frame.shape[1], frame.shape[0]) != self.size:
-                raise RealBasicVSRError(
-                    f"{self.path}: frame {count} is {frame.shape[1]}x{frame.shape[0]}, earlier frames are "
-                    f"{self.size[0]}x{self.size[1]}; the frame size must not change"
-                )
-            count += 1
-            yield frame, pts
+        try:
+            for frame, pts in self._raw_frames():
+                if (frame.shape[1], frame.shape[0]) != self.size and count == 0 and self.kind == "video":
+                    self.size = (frame.shape[1], frame.shape[0])  # container header disagreed with the codec
+                if (frame.shape[1], frame.shape[0]) != self.size:
+                    raise RealBasicVSRError(
+                        f"{self.path}: frame {count} is {frame.shape[1]}x{frame.shape[0]}, earlier frames are "
+                        f"{self.size[0]}x{self.size[1]}; the frame size must not change"
+                    )
+                count += 1
+                yield frame, pts
+        except TruncatedInputError as e:
+            self._partial(f"{e}", count)
+            return
         if count == 0:
             raise RealBasicVSRError(f"{self.path} has zero decodable frames")
+        expected = self.num_frames if self.kind == "video" else None
+        if expected and count < expected * 0.99 - 1:
+            self._partial(f"{self.path}: the header promises {expected} frames but the stream ends (truncated file?)", count)
+
+    def read(self, indices: Sequence[int]) -> np.ndarray:
+        """uint8 (len(indices), H, W, 3) RGB frames by index: random access (a video seeks near the first
+        one), the counterpart of iterating for training crops and chosen test frames."""
+        if self.kind == "video":
+            return read_video_frames(self.path, indices, self.fps)
+        return read_frames(self._files, indices)
+
+    def _partial(self, what: str, count: int) -> None:
+        """The truncated-input policy: keep the ``count`` decodable frames with a warning, or refuse."""
+        if not self.allow_partial:
+            raise RealBasicVSRError(f"{what}; only {count} frames could be read (pass --allow-partial to use them)")
+        self.warnings.append(f"{what}; kept the {count} decodable frames")
 
     def _raw_frames(self) -> Iterator[tuple[np.ndarray, int]]:
         if self.kind != "video":
@@ -114,12 +140,13 @@ class FrameSource:
         self.close()
 
 
-def open_source(path: str | os.PathLike, fps: float | None = None) -> FrameSource:
+def open_source(path: str | os.PathLike, fps: float | None = None, allow_partial: bool = True) -> FrameSource:
     """A FrameSource for a video file, a folder of frames (natural sort) or a single image.
 
     ``fps`` is the rate given to frame folders and images (25 when None); videos keep their own.
+    ``allow_partial``: the truncated-input policy (see :class:`FrameSource`).
     """
-    return FrameSource(path, fps)
+    return FrameSource(path, fps, allow_partial)
 
 
 def check_output_path(output: Path, inputs: list[Path], overwrite: bool) -> None:
@@ -227,6 +254,7 @@ class FrameSink:
                 if self._encoder is not None:
                     self._encoder.close()
                     self._encoder = None
+                apply_umask(self.tmp)  # mkstemp/mkdtemp made it private
                 publish(self.tmp, self.path)
         except OSError as e:
             raise RealBasicVSRError(f"finishing {self.path} failed: {e.strerror or e}") from e
@@ -244,13 +272,6 @@ class FrameSink:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self.close(ok=exc_type is None)
-
-
-def container_format(path: Path) -> str | None:
-    """FFmpeg muxer for the final extension (the temporary name ends in ``.partial.<ext>`` anyway)."""
-    return {".mkv": "matroska", ".m4v": "mp4", ".ts": "mpegts", ".m2ts": "mpegts", ".mts": "mpegts"}.get(
-        path.suffix.lower()
-    )
 
 
 def open_sink(

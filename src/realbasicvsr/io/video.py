@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import av
 import numpy as np
@@ -15,10 +15,11 @@ from .colour import Colour, frame_to_rgb, rgb_to_frame
 
 __all__ = ["frame_to_rgb"]  # re-exported: decoding to RGB lives in .colour
 
-VIDEO_EXTENSIONS = frozenset(
-    {".mp4", ".m4v", ".mkv", ".mov", ".avi", ".webm", ".flv", ".wmv", ".mpg", ".mpeg", ".ts", ".m2ts",
-     ".mts", ".3gp", ".ogv", ".gif", ".y4m"}
-)
+# The one extension -> FFmpeg muxer table: which outputs are videos, and how each is written.
+CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi",
+              ".ts": "mpegts", ".m2ts": "mpegts", ".mts": "mpegts", ".flv": "flv", ".3gp": "3gp", ".ogv": "ogg",
+              ".mpg": "mpeg", ".mpeg": "mpeg", ".wmv": "asf", ".gif": "gif", ".y4m": "yuv4mpegpipe"}
+VIDEO_EXTENSIONS = frozenset(CONTAINERS)
 
 
 def is_video_path(path: str | os.PathLike) -> bool:
@@ -198,9 +199,9 @@ class VideoEncoder:
             self.container = None
 
 
-_MUXERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi",
-           ".ts": "mpegts", ".m2ts": "mpegts", ".mts": "mpegts", ".flv": "flv", ".3gp": "3gp", ".ogv": "ogg",
-           ".mpg": "mpeg", ".mpeg": "mpeg", ".wmv": "asf", ".gif": "gif", ".y4m": "yuv4mpegpipe"}
+def container_format(path: str | os.PathLike) -> str | None:
+    """FFmpeg muxer for a video path's extension (temporary names hide it, so it is always passed)."""
+    return CONTAINERS.get(Path(path).suffix.lower())
 
 
 def check_encoder(output: str | os.PathLike, codec: str, pix_fmt: str | None = None) -> None:
@@ -211,7 +212,7 @@ def check_encoder(output: str | os.PathLike, codec: str, pix_fmt: str | None = N
         av.Codec(codec, "w")
     except (av.error.FFmpegError, ValueError) as e:
         raise RealBasicVSRError(f"unknown video encoder {codec!r} (try libx264, libx265, libvpx-vp9, mpeg4)") from e
-    fmt = _MUXERS.get(Path(output).suffix.lower())
+    fmt = container_format(output)
     if fmt is None:
         return
     with av.open(io.BytesIO(), "w", format=fmt) as c:
@@ -221,3 +222,53 @@ def check_encoder(output: str | os.PathLike, codec: str, pix_fmt: str | None = N
                 stream.pix_fmt = pix_fmt
         except (av.error.FFmpegError, ValueError) as e:
             raise RealBasicVSRError(f"{Path(output).suffix} files can't hold {codec} video ({e}); pick another --codec or extension") from e
+
+
+def _decode_from(container, first: int, seek: bool, fps: float):
+    """(index, frame) pairs from about ``first`` on (seeking when ``seek``; LookupError when that fails)."""
+    stream = container.streams.video[0]
+    tb = stream.time_base
+    start = stream.start_time or 0
+    if seek and first > 0 and fps and tb:
+        container.seek(start + int(first / fps / tb), stream=stream, backward=True)
+    counter = None
+    for frame in container.decode(stream):
+        if seek and first > 0:
+            if frame.pts is None:
+                raise LookupError("no timestamps")
+            index = int(round(float((frame.pts - start) * tb) * fps))
+            if counter is None and index > first:
+                raise LookupError("seek overshot")
+            counter = index
+        else:
+            counter = 0 if counter is None else counter + 1
+        yield counter, frame
+
+
+def read_video_frames(path: Path, indices: Sequence[int], fps: float | None) -> np.ndarray:
+    """uint8 (len(indices), H, W, 3) RGB frames of a video by decode-order index: seeks near the first
+    (constant frame rate assumed), and decodes from the start when a seek lands past it."""
+
+    wanted = sorted(set(int(i) for i in indices))
+    if not wanted:
+        raise ValueError("no frame indices")
+    got: dict[int, np.ndarray] = {}
+    for seek in (True, False):
+        got.clear()
+        try:
+            with av.open(str(path)) as container:
+                for index, frame in _decode_from(container, wanted[0], seek, fps or 0.0):
+                    if index in wanted:
+                        got[index] = frame_to_rgb(frame)
+                    if index >= wanted[-1]:
+                        break
+            if len(got) == len(wanted):
+                break
+        except LookupError:
+            continue
+        except av.error.FFmpegError as e:
+            raise RealBasicVSRError(f"{path}: decoding failed: {e}") from e
+    missing = [i for i in wanted if i not in got]
+    if missing:
+        raise RealBasicVSRError(f"{path}: frames {missing[:3]} could not be decoded")
+    return np.stack([got[int(i)] for i in indices])

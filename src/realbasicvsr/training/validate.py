@@ -16,9 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..evaluation import (
-    GT_FOLDERS, LQ_FOLDERS, expand_clips, find_subfolder, metric_specs, pair_references, read_clip, score_frame,
-)
+from ..evaluation import GT_FOLDERS, LQ_FOLDERS, find_subfolder, metric_specs, pair_references, score_frame
+from ..io.clips import find_clips, read_clip
 from ..io import write_image
 from .config import TrainConfig
 
@@ -35,7 +34,7 @@ class Validator:
         else:
             lq_root, gt_root = root, None
             self.metrics = ("niqe",)
-        clips = expand_clips(lq_root)
+        clips = find_clips(lq_root)
         refs = pair_references(clips, gt_root) if gt_root is not None else [None] * len(clips)
         pairs = list(zip(clips, refs))
         self.pairs = pairs[: v.max_clips] if v.max_clips else pairs
