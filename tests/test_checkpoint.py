@@ -11,6 +11,7 @@ import torch
 from safetensors.torch import save_file
 
 from realbasicvsr import RealBasicVSRError, load_model
+from realbasicvsr.models import ArchConfig
 from realbasicvsr.checkpoint import build_from_state_dict, generator_state_dict, infer_config, read_checkpoint
 from realbasicvsr.hub import MODEL_ZOO
 from realbasicvsr.models import RealBasicVSRNet
@@ -151,8 +152,8 @@ def test_factor_and_head_width_are_inferred_and_outputs_reproduced(tmp_path, ups
     net = RealBasicVSRNet(8, 1, 2, upscale=upscale, head_channels=head).eval()
     path = tmp_path / "model.pth"
     torch.save({"state_dict": {f"generator_ema.{k}": v for k, v in net.state_dict().items()}}, path)
-    expected_cfg = dict(mid_channels=8, num_propagation_blocks=1, num_cleaning_blocks=2, upscale=upscale,
-                        head_channels=head)
+    expected_cfg = ArchConfig(mid_channels=8, num_propagation_blocks=1, num_cleaning_blocks=2, upscale=upscale,
+                              head_channels=head)
     assert infer_config(net.state_dict()) == expected_cfg
     model = load_model(path)
     assert model.upscale == model.basicvsr.upscale == upscale
@@ -166,7 +167,7 @@ def test_factor_and_head_width_are_inferred_and_outputs_reproduced(tmp_path, ups
 
 def test_released_configuration_infers_x4_head_64():
     cfg = infer_config(RealBasicVSRNet().state_dict())
-    assert cfg == dict(mid_channels=64, num_propagation_blocks=20, num_cleaning_blocks=20, upscale=4, head_channels=64)
+    assert cfg == ArchConfig(mid_channels=64, num_propagation_blocks=20, num_cleaning_blocks=20, upscale=4, head_channels=64)
     released = [e for e in MODEL_ZOO.values() if e.url]  # the downloads; lite and interpolation entries differ
     assert len(released) == 2 and all(entry.config == cfg for entry in released)
 

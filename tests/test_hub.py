@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from realbasicvsr.models import ArchConfig
 from realbasicvsr import RealBasicVSRError, load_model
 from realbasicvsr.hub import MODEL_ZOO, ZooEntry, cache_dir, download, sha256_prefix_from_name
 
@@ -84,7 +85,7 @@ def zoo(tmp_path, monkeypatch, server, checkpoint) -> Path:
     """A temporary zoo entry served through $REALBASICVSR_MIRROR; returns the (empty) cache folder."""
     name = checkpoint[0]
     entry = ZooEntry(ZOO_NAME, f"https://download.example.invalid/models/{name}", "tiny test model",
-                     dict(mid_channels=4, num_propagation_blocks=1, num_cleaning_blocks=1))
+                     ArchConfig(mid_channels=4, num_propagation_blocks=1, num_cleaning_blocks=1))
     monkeypatch.setitem(MODEL_ZOO, ZOO_NAME, entry)
     home = tmp_path / "cache"
     monkeypatch.setenv("REALBASICVSR_HOME", str(home))
@@ -227,7 +228,7 @@ def test_bundled_weights_need_no_network_and_are_named_in_download_errors(zoo, m
     convert_checkpoint(src, weights / "tiny_offline.safetensors", half=True)
     monkeypatch.setattr(hub, "WEIGHTS_DIR", weights)
     monkeypatch.setitem(MODEL_ZOO, "tiny_offline", ZooEntry("tiny_offline", "", "bundled test model",
-                                                            dict(mid_channels=4), bundled="tiny_offline.safetensors"))
+                                                            ArchConfig(mid_channels=4), bundled="tiny_offline.safetensors"))
     monkeypatch.setenv("REALBASICVSR_MIRROR", "http://127.0.0.1:9")  # nothing listens: any download fails
     model = load_model("tiny_offline")
     assert model.mid_channels == 4 and cache_files(zoo) == []

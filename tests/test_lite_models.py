@@ -15,7 +15,8 @@ import torch.nn.functional as F
 from realbasicvsr import RealBasicVSRError, load_model
 from realbasicvsr.cli import main
 from realbasicvsr.hub import MODEL_ZOO, WEIGHTS_DIR
-from realbasicvsr.inference.plan import ArchSize, gflops_per_frame
+from realbasicvsr.models import ArchConfig
+from realbasicvsr.inference.plan import gflops_per_frame
 
 LITE = ("realbasicvsr_lite_x4", "realbasicvsr_lite_x2")
 SAMPLE = Path(__file__).resolve().parents[1] / "assets" / "sample.mp4"
@@ -51,7 +52,7 @@ def test_upscale_offline_with_the_default_model_names_the_way_out(offline, tmp_p
 @pytest.mark.parametrize("name", LITE)
 def test_lite_models_load_by_name_offline_and_give_finite_outputs(offline, name):
     model = load_model(name)
-    scale = MODEL_ZOO[name].config["upscale"]
+    scale = MODEL_ZOO[name].config.upscale
     assert model.upscale == scale and model.mid_channels == 32
     torch.manual_seed(0)
     lq = torch.rand(1, 5, 3, 36, 44)
@@ -65,11 +66,11 @@ def test_lite_models_load_by_name_offline_and_give_finite_outputs(offline, name)
 
 
 def test_lite_flops_are_at_least_4x_below_c64b20_and_files_are_small():
-    c64 = gflops_per_frame(ArchSize(), 180, 320, 10)
+    c64 = gflops_per_frame(ArchConfig(), 180, 320, 10)
     total_bytes = 0
     for name in LITE:
         entry = MODEL_ZOO[name]
-        lite = gflops_per_frame(ArchSize(**entry.config), 180, 320, 10)
+        lite = gflops_per_frame(entry.config, 180, 320, 10)
         assert lite * 4 <= c64, (name, lite, c64)
         total_bytes += (WEIGHTS_DIR / entry.bundled).stat().st_size
     assert total_bytes < 10 * 2**20
@@ -90,7 +91,7 @@ def test_lite_flop_count_matches_the_modules(monkeypatch):
         model(torch.rand(1, 4, 3, 64, 96))
     for h in hooks:
         h.remove()
-    expected = gflops_per_frame(ArchSize(**MODEL_ZOO["realbasicvsr_lite_x4"].config), 64, 96, 4) * 4 / 2 * 1e9
+    expected = gflops_per_frame(MODEL_ZOO["realbasicvsr_lite_x4"].config, 64, 96, 4) * 4 / 2 * 1e9
     assert macs == pytest.approx(expected, rel=0.01)
 
 
@@ -134,13 +135,12 @@ def _gain_over_bicubic(model, scale: int) -> float:
 def test_bundled_weights_are_trained_they_beat_bicubic(offline, name):
     """Measured with the shipped weights: +0.16 dB (x4) and +0.55 dB (x2) over bicubic on these pans (the
     held-out benchmark in MODEL_CARD.md: +0.81 / +1.12); the same network untrained is far below."""
-    from realbasicvsr.models import RealBasicVSRNet
 
-    scale = MODEL_ZOO[name].config["upscale"]
+    scale = MODEL_ZOO[name].config.upscale
     gain = _gain_over_bicubic(load_model(name), scale)
     assert gain > 0.1, gain
     torch.manual_seed(0)
-    untrained = RealBasicVSRNet(**{k: v for k, v in MODEL_ZOO[name].config.items()}).eval()
+    untrained = MODEL_ZOO[name].config.build().eval()
     assert _gain_over_bicubic(untrained, scale) < gain - 1.0
 
 

@@ -19,6 +19,7 @@ from .atomic import atomic_write
 from .errors import RealBasicVSRError
 from .hub import MODEL_ZOO, resolve_zoo_file
 from .models import Interpolation, RealBasicVSRNet
+from .models.config import ArchConfig
 from .models.loading import state_dict_mismatch
 
 # Prefixes of MMagic/MMEditing training checkpoints; everything but the chosen generator is ignored.
@@ -102,7 +103,7 @@ def generator_state_dict(obj: dict, *, use_ema: bool = True, source: str = "chec
     return tensors
 
 
-def infer_config(sd: dict[str, torch.Tensor]) -> dict[str, int]:
+def infer_config(sd: dict[str, torch.Tensor]) -> ArchConfig:
     """Constructor sizes read off the tensors' names and shapes.
 
     ``mid_channels``, ``num_propagation_blocks`` and ``num_cleaning_blocks`` as in the reference;
@@ -129,7 +130,7 @@ def infer_config(sd: dict[str, torch.Tensor]) -> dict[str, int]:
         upscale = 2 if up1 == 4 * head else 4
     else:
         upscale = 1 if dim("basicvsr.conv_hr.weight", 1) == mid else 4
-    return dict(
+    return ArchConfig(
         mid_channels=mid,
         num_propagation_blocks=count("basicvsr.backward_resblocks.main.2."),
         num_cleaning_blocks=count("image_cleaning.0.main.2."),
@@ -143,7 +144,7 @@ def build_from_state_dict(
 ) -> RealBasicVSRNet:
     """A RealBasicVSRNet with ``sd`` loaded strictly; any mismatch is one error naming what is wrong."""
     cfg = infer_config(sd)
-    model = RealBasicVSRNet(**cfg, dynamic_refine_thres=255.0 if dynamic_refine_thres is None else dynamic_refine_thres)
+    model = cfg.build(dynamic_refine_thres)
     problems = state_dict_mismatch(model.state_dict(), sd)
     if problems:
         raise RealBasicVSRError(f"{source} does not match RealBasicVSRNet({_fmt(cfg)}): {problems}")
@@ -179,7 +180,7 @@ def load_model(
     """
     entry = MODEL_ZOO.get(str(source))
     if entry is not None and entry.interpolation and not Path(source).exists():
-        return Interpolation(entry.config["upscale"], entry.interpolation).to(device).eval()
+        return entry.config.build().to(device).eval()
     path = resolve_source(source, progress=progress)
     sd = generator_state_dict(read_checkpoint(path), use_ema=use_ema, source=str(path))
     model = build_from_state_dict(sd, dynamic_refine_thres=dynamic_refine_thres, source=str(path))
@@ -207,13 +208,13 @@ def convert_checkpoint(
     model = build_from_state_dict(sd, source=str(path))  # validates before writing anything
     dtype = torch.float16 if half else torch.float32
     tensors = {k: v.detach().to(dtype).contiguous().clone() for k, v in model.state_dict().items()}
-    meta = {"format": "realbasicvsr-generator", "config": json.dumps(infer_config(sd)), "source": path.name}
+    meta = {"format": "realbasicvsr-generator", "config": json.dumps(infer_config(sd).network_kwargs()), "source": path.name}
     atomic_write(dst, lambda tmp: save_file(tensors, str(tmp), metadata=meta))
     return dst
 
 
-def _fmt(cfg: dict) -> str:
-    return ", ".join(f"{k}={v}" for k, v in cfg.items())
+def _fmt(cfg: ArchConfig) -> str:
+    return ", ".join(f"{k}={v}" for k, v in cfg.network_kwargs().items())
 
 
 def _brief(e: BaseException) -> str:

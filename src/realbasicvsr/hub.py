@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import RealBasicVSRError
+from .models.config import ArchConfig
 
 _CHUNK = 1 << 20
 
@@ -27,10 +28,14 @@ class ZooEntry:
     name: str
     url: str
     description: str
-    config: dict = field(default_factory=dict)
+    config: ArchConfig = field(default_factory=ArchConfig)
     bundled: str = ""
     licence: str = ""
-    interpolation: str = ""  # "bicubic"/"lanczos": no weights at all (models.Interpolation)
+
+    @property
+    def interpolation(self) -> str:
+        """"bicubic"/"lanczos" for the weightless baselines (models.Interpolation), else ""."""
+        return self.config.interpolation
 
     @property
     def filename(self) -> str:
@@ -41,7 +46,7 @@ class ZooEntry:
         return sha256_prefix_from_name(self.filename)
 
 
-_C64B20 = dict(mid_channels=64, num_propagation_blocks=20, num_cleaning_blocks=20, upscale=4, head_channels=64)
+_C64B20 = ArchConfig()
 # The lite models (MODEL_CARD.md): trained by this project on registry photos/videos, shipped in the package.
 _LITE = dict(mid_channels=32, num_propagation_blocks=4, num_cleaning_blocks=2, head_channels=16)
 
@@ -68,7 +73,7 @@ MODEL_ZOO: dict[str, ZooEntry] = {
             "realbasicvsr_lite_x4",
             "",
             "Compact x4 (32 channels, 4+2 blocks; 6.6x fewer FLOPs than c64b20), stage 1; ships in the package",
-            dict(_LITE, upscale=4),
+            ArchConfig(**_LITE, upscale=4),
             bundled="realbasicvsr_lite_x4.safetensors",
             licence="Apache-2.0 (this project; training data credits in MODEL_CARD.md)",
         ),
@@ -76,14 +81,14 @@ MODEL_ZOO: dict[str, ZooEntry] = {
             "realbasicvsr_lite_x2",
             "",
             "Compact x2 sibling of realbasicvsr_lite_x4 (7.6x fewer FLOPs than c64b20); ships in the package",
-            dict(_LITE, upscale=2),
+            ArchConfig(**_LITE, upscale=2),
             bundled="realbasicvsr_lite_x2.safetensors",
             licence="Apache-2.0 (this project; training data credits in MODEL_CARD.md)",
         ),
         ZooEntry("bicubic", "", "Bicubic x4 resampling: the baseline to compare with (no weights)",
-                 dict(upscale=4), interpolation="bicubic", licence="-"),
+                 ArchConfig.interpolating(4, "bicubic"), licence="-"),
         ZooEntry("lanczos", "", "Lanczos-3 x4 resampling: a sharper baseline (no weights)",
-                 dict(upscale=4), interpolation="lanczos", licence="-"),
+                 ArchConfig.interpolating(4, "lanczos"), licence="-"),
     )
 }
 
@@ -266,14 +271,14 @@ class ZooStatus:
 
 def zoo_status() -> list[ZooStatus]:
     """Every zoo entry with its cost and whether it is available without a download, offline ones first."""
-    from .inference.plan import ArchSize, gflops_per_frame
+    from .inference.plan import gflops_per_frame
 
     rows = []
     for e in MODEL_ZOO.values():
         if e.interpolation:
-            rows.append(ZooStatus(e, e.config["upscale"], 0.0, None, None))
+            rows.append(ZooStatus(e, e.config.upscale, 0.0, None, None))
             continue
-        arch = ArchSize(**e.config)
+        arch = e.config
         local = WEIGHTS_DIR / e.bundled if e.bundled else cache_dir() / "checkpoints" / e.filename
         found = local if local.is_file() else None
         rows.append(ZooStatus(e, arch.upscale, gflops_per_frame(arch, 180, 320, 10), found,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from realbasicvsr.inference.plan import ArchSize, fit_window, gflops_per_frame, output_bytes, window_bytes
+from realbasicvsr.models import ArchConfig
+from realbasicvsr.inference.plan import fit_window, gflops_per_frame, output_bytes, window_bytes
 
-C64 = ArchSize()
+C64 = ArchConfig()
 
 
 def test_flops_match_the_reference_count():

@@ -19,7 +19,8 @@ from .engine import EngineOptions, Upscaler, output_size, resolve_device
 from .job import JobResult, OutputOptions, output_kind, upscale_file
 from .resume import model_identity
 from .tiles import tile_starts
-from .plan import ArchSize, assumed_gflops_per_second, default_memory_budget, fit_window, gflops_per_written_frame, output_bytes, window_bytes
+from ..models.config import ArchConfig
+from .plan import assumed_gflops_per_second, default_memory_budget, fit_window, gflops_per_written_frame, output_bytes, window_bytes
 
 
 @dataclass
@@ -101,32 +102,24 @@ def shard(jobs: list, rank: int | None = None, world: int | None = None) -> list
     return jobs[rank::world]
 
 
-def _interpolation_arch(upscale: int) -> ArchSize:
-    """What plain interpolation costs in the planner: no features, no flow, just the frames."""
-    return ArchSize(0, 0, 0, upscale, 0, flow=False)
-
-
-def arch_of_model(model) -> ArchSize:
-    """Architecture sizes of a loaded model (a RealBasicVSRNet or an Interpolation)."""
+def arch_of_model(model) -> ArchConfig:
+    """Architecture of a loaded model (a RealBasicVSRNet or an Interpolation)."""
     from ..checkpoint import infer_config
     from ..models import Interpolation
 
     if isinstance(model, Interpolation):
-        return _interpolation_arch(model.upscale)
-    return ArchSize(**infer_config(model.state_dict()))
+        return ArchConfig.interpolating(model.upscale, model.mode)
+    return infer_config(model.state_dict())
 
 
-def _arch_of(model: str) -> ArchSize:
-    """Architecture sizes without loading weights (zoo entry or the checkpoint's tensors)."""
+def _arch_of(model: str) -> ArchConfig:
+    """Architecture without loading weights (zoo entry or the checkpoint's tensors)."""
     if model in MODEL_ZOO and not Path(model).exists():
-        entry = MODEL_ZOO[model]
-        if entry.interpolation:
-            return _interpolation_arch(entry.config["upscale"])
-        return ArchSize(**entry.config)
+        return MODEL_ZOO[model].config
     from ..checkpoint import generator_state_dict, infer_config, read_checkpoint, resolve_source
 
     path = resolve_source(model)
-    return ArchSize(**infer_config(generator_state_dict(read_checkpoint(path), source=str(path))))
+    return infer_config(generator_state_dict(read_checkpoint(path), source=str(path)))
 
 
 def rank_device(name: str) -> str:
@@ -136,7 +129,7 @@ def rank_device(name: str) -> str:
     return name
 
 
-def job_plan(settings: UpscaleSettings, arch: ArchSize, size: tuple[int, int], device_type: str) -> EngineOptions:
+def job_plan(settings: UpscaleSettings, arch: ArchConfig, size: tuple[int, int], device_type: str) -> EngineOptions:
     """The engine options for one input: tile size and chunk length fitted to memory."""
     eng = settings.engine
     tile, chunk = fit_window(
@@ -244,11 +237,12 @@ def upscale(
                 upscaler = ComparingUpscaler(upscaler, settings.compare, Path(str(settings.model)).name)
                 ident["compare"] = settings.compare
             result = upscale_file(inp, out, upscaler, o, identity=ident)
-        except RealBasicVSRError as e:
+        except Exception as e:  # noqa: BLE001 - in a batch, any failure of one input must not stop the others
             if not batch:
                 raise
-            report.failures.append((inp, str(e)))
-            print(f"failed: {inp}: {e}", file=log)
+            message = str(e) if isinstance(e, RealBasicVSRError) else f"{type(e).__name__}: {' '.join(str(e).split())[:200]}"
+            report.failures.append((inp, message))
+            print(f"failed: {inp}: {message}", file=log)
             continue
         for w in result.warnings:
             print(f"warning: {w}", file=log)

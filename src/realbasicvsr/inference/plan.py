@@ -8,20 +8,12 @@ from __future__ import annotations
 
 import os
 
-from dataclasses import dataclass
+from ..models.config import ArchConfig
 
 # SPyNet: 6 levels of 8->32->64->32->16->2 7x7 convs; each level runs at 1/4 the pixels of the next.
 _SPYNET_MACS_PER_PIXEL = 49 * (8 * 32 + 32 * 64 + 64 * 32 + 32 * 16 + 16 * 2) * sum(4.0 ** -k for k in range(6))
 
 
-@dataclass(frozen=True)
-class ArchSize:
-    mid_channels: int = 64
-    num_propagation_blocks: int = 20
-    num_cleaning_blocks: int = 20
-    upscale: int = 4
-    head_channels: int = 64
-    flow: bool = True  # False: no SPyNet (plain interpolation)
 
 
 def _resblocks_macs(cin: int, c: int, n: int) -> int:
@@ -38,7 +30,7 @@ def _head_macs(c: int, head: int, scale: int) -> int:
 
 
 def gflops_per_written_frame(
-    arch: ArchSize, height: int, width: int, chunk: int, context: int, passes: int = 1, carried: bool = True
+    arch: ArchConfig, height: int, width: int, chunk: int, context: int, passes: int = 1, carried: bool = True
 ) -> float:
     """Forward GFLOP per written frame for the streaming engine: windows of ``chunk`` written frames and
     ``context`` frames after them; cleaning, flow and the backward branch see the whole window, the forward
@@ -55,13 +47,13 @@ def gflops_per_written_frame(
     return 2 * macs / 1e9 / chunk
 
 
-def gflops_per_frame(arch: ArchSize, height: int, width: int, frames: int, passes: int = 1) -> float:
+def gflops_per_frame(arch: ArchConfig, height: int, width: int, frames: int, passes: int = 1) -> float:
     """Forward GFLOP per output frame for one window of ``frames`` LR frames of ``height`` x ``width``, all
     written (the whole sequence at once, as the reference runs)."""
     return gflops_per_written_frame(arch, height, width, frames, 0, passes, carried=False)
 
 
-def window_bytes(arch: ArchSize, height: int, width: int, frames: int) -> int:
+def window_bytes(arch: ArchConfig, height: int, width: int, frames: int) -> int:
     """Estimated peak bytes of live tensors for one window (tile) at fp32."""
     px, s2 = height * width, arch.upscale ** 2
     per_frame = px * 4 * (arch.mid_channels + 3 * 2 + 4 * 2 + 3 * s2 * 2)  # feats, lqs, flows, upscaled outputs
@@ -76,7 +68,7 @@ def output_bytes(height: int, width: int, frames: int, scale: int = 4) -> int:
 
 
 def fit_window(
-    arch: ArchSize, height: int, width: int, chunk: int, overlap: int, budget_bytes: int,
+    arch: ArchConfig, height: int, width: int, chunk: int, overlap: int, budget_bytes: int,
     tile: int, tile_overlap: int, *, auto_chunk: bool, auto_tile_size: bool,
 ) -> tuple[int, int]:
     """(tile, chunk) for a frame size: with ``auto_chunk`` the chunk shrinks until the window's full-size
@@ -93,7 +85,7 @@ def fit_window(
     return tile, chunk
 
 
-def auto_tile(arch: ArchSize, height: int, width: int, frames: int, budget_bytes: int, overlap: int) -> int:
+def auto_tile(arch: ArchConfig, height: int, width: int, frames: int, budget_bytes: int, overlap: int) -> int:
     """0 (no tiling) if a whole window fits ``budget_bytes``, else the largest tile that does."""
     if window_bytes(arch, height, width, frames) <= budget_bytes:
         return 0

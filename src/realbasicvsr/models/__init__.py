@@ -1,6 +1,7 @@
 """Networks: plain ``nn.Module``s with MMagic-identical parameter names, each built with one call."""
 
 from .basicvsr import BasicVSRNet, ForwardState
+from .config import ArchConfig
 from .blocks import PixelShufflePack, ResidualBlockNoBN, ResidualBlocksWithInputConv
 from .discriminator import UNetDiscriminatorWithSpectralNorm
 from .efficientnet_lite import EfficientNetLite0Features
@@ -11,6 +12,7 @@ from .spynet import SPyNet, SPyNetBasicModule
 from .vgg import VGG19Features
 
 __all__ = [
+    "ArchConfig",
     "BasicVSRNet",
     "EfficientNetLite0Features",
     "ForwardState",
