@@ -22,7 +22,6 @@ import numpy as np
 import torch
 
 from realbasicvsr.inference import EngineOptions, Upscaler
-from realbasicvsr.inference.chunks import iter_windows
 from realbasicvsr.io import open_sink
 from realbasicvsr.models import RealBasicVSRNet
 
@@ -71,7 +70,7 @@ def main() -> None:
     ap.add_argument("--size", default="64x96", help="LR frame size HxW")
     ap.add_argument("--lengths", default="24,96", help="clip lengths for the memory table")
     ap.add_argument("--chunk-frames", type=int, default=8)
-    ap.add_argument("--overlap", type=int, default=2)
+    ap.add_argument("--overlap", type=int, default=4)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--json", default=None, help="also write the numbers to this file")
     a = ap.parse_args()
@@ -83,13 +82,13 @@ def main() -> None:
         ckpt = model_checkpoint(a.model, tmp)
         from realbasicvsr import load_model
 
-        up = Upscaler(load_model(ckpt), EngineOptions(device=a.device))
+        up = Upscaler(load_model(ckpt), EngineOptions(device=a.device, chunk_frames=a.chunk_frames, overlap=a.overlap))
         n = lengths[0]
         frames = moving_frames(n, h, w)
         up(frames[: a.chunk_frames])  # warm-up
         t = time.perf_counter()
-        for win in iter_windows(iter(frames), a.chunk_frames, a.overlap):
-            up(win.items)
+        for _ in up.stream(frames):  # the engine's own loop, as upscale runs it
+            pass
         model_fps = n / (time.perf_counter() - t)
         rows = []
         for n in lengths:
@@ -100,7 +99,7 @@ def main() -> None:
             rows.append((n, n / secs, rss))
     results.update(model_fps=model_fps, end_to_end=[{"frames": n, "fps": f, "peak_rss_mb": r} for n, f, r in rows])
     print(f"RealBasicVSR upscaling, LR {h}x{w} -> {4 * h}x{4 * w}, {a.device}, {torch.get_num_threads()} threads, "
-          f"chunks of {a.chunk_frames} + {a.overlap} context frames each side")
+          f"chunks of {a.chunk_frames} + {a.overlap} context frames after each")
     print()
     print("| measurement | frames | frames/s | peak RSS (MB) |")
     print("|---|---:|---:|---:|")

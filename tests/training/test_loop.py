@@ -22,7 +22,7 @@ from realbasicvsr.models import RealBasicVSRNet
 from realbasicvsr.training import train
 from realbasicvsr.training.checkpoints import list_checkpoints
 
-from .conftest import NO_VIDEO, REPO, SMOKE, smoke_config
+from .conftest import NO_VIDEO, SMOKE, smoke_config
 
 CLI = [sys.executable, "-m", "realbasicvsr"]
 
@@ -135,7 +135,7 @@ def test_ctrl_c_writes_a_checkpoint_and_resume_continues(tmp_path: Path):
                           "--set", f"train.iterations={stopped_at + 1}", "--set", "data.num_workers=1"],
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
-    assert f"resumed from" in res.stderr and list_checkpoints(work / "checkpoints")[-1][0] == stopped_at + 1
+    assert "resumed from" in res.stderr and list_checkpoints(work / "checkpoints")[-1][0] == stopped_at + 1
 
 
 def test_resume_onto_a_different_config_names_the_setting(tmp_path: Path):

@@ -9,8 +9,7 @@ from upscale_media import SMALL_WEIGHTS, frame, psnr, write_frames
 
 from realbasicvsr import load_model
 from realbasicvsr.inference import EngineOptions, OutputOptions, Upscaler, upscale_file
-from realbasicvsr.inference.chunks import iter_windows
-from realbasicvsr.inference.tiles import run_tiled, tile_starts
+from realbasicvsr.inference.engine import iter_windows, run_tiled, tile_starts
 from realbasicvsr.io import read_image
 
 

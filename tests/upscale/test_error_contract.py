@@ -219,3 +219,14 @@ def test_an_image_input_still_writes_an_image(tmp_path):
     assert main(["upscale", str(tmp_path / "in.png"), "-o", str(tmp_path / "out.png"), "-n", "bicubic",
                  "--no-progress"]) == 0
     assert read_image(tmp_path / "out.png").shape == (192, 256, 3)
+
+
+def test_settings_that_multiply_the_cost_are_warned_about(tmp_path, capsys):
+    src = write_video(tmp_path / "in.mp4", 30, audio=False)
+    args = ["upscale", str(src), "-o", str(tmp_path / "out.mp4"), "-n", str(SMALL_WEIGHTS), "--no-progress"]
+    assert main([*args, "--dry-run", "--chunk-frames", "2", "--overlap", "30"]) == 0
+    out = capsys.readouterr().out
+    factor = float(out.split("costs ")[1].split("x the compute")[0])
+    assert 3.5 < factor < 6  # 28 context frames cleaned and propagated backward for every 2 written ones
+    assert main([*args, "--dry-run"]) == 0  # the defaults cost about what the whole clip at once does
+    assert "warning" not in capsys.readouterr().out

@@ -84,7 +84,7 @@ class CrashingUpscaler(Upscaler):
 def test_resume_refuses_other_settings_and_names_them(tmp_path, capsys, monkeypatch):
     src = write_video(tmp_path / "in.mp4", 9, audio=False)
     out = tmp_path / "out.mp4"
-    args = ["upscale", str(src), "-o", str(out), "--model", str(SMALL_WEIGHTS), "--no-progress"]
+    args = ["upscale", str(src), "-o", str(out), "--model", str(SMALL_WEIGHTS), "--no-progress", "--overlap", "2"]
     calls = []
     window = Upscaler.window
 

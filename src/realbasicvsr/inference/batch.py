@@ -15,12 +15,12 @@ from ..hub import DEFAULT_MODEL, MODEL_ZOO
 from ..io.frames import is_image_path, list_frame_files, natural_key
 from ..io.source import open_source
 from ..io.video import check_encoder, is_video_path
-from .engine import EngineOptions, Upscaler, output_size, resolve_device
+from .engine import EngineOptions, Upscaler, output_size, resolve_device, tile_starts
 from .job import JobResult, OutputOptions, output_kind, upscale_file
 from .resume import model_identity
-from .tiles import tile_starts
+from ..models import Interpolation
 from ..models.config import ArchConfig
-from .plan import assumed_gflops_per_second, default_memory_budget, fit_window, gflops_per_written_frame, output_bytes, window_bytes
+from .plan import default_memory_budget, fit_window, gflops_per_frame, gflops_per_written_frame, output_bytes, window_bytes
 
 
 @dataclass
@@ -105,7 +105,6 @@ def shard(jobs: list, rank: int | None = None, world: int | None = None) -> list
 def arch_of_model(model) -> ArchConfig:
     """Architecture of a loaded model (a RealBasicVSRNet or an Interpolation)."""
     from ..checkpoint import infer_config
-    from ..models import Interpolation
 
     if isinstance(model, Interpolation):
         return ArchConfig.interpolating(model.upscale, model.mode)
@@ -140,13 +139,15 @@ def job_plan(settings: UpscaleSettings, arch: ArchConfig, size: tuple[int, int],
 
 
 def describe_plan(jobs: list[tuple[Path, Path]], settings: UpscaleSettings) -> str:
-    """Human-readable plan and estimates for ``--dry-run`` (reads headers only; loads no weights)."""
+    """Human-readable plan and estimates for ``--dry-run``: reads headers and a few frames, loads no weights,
+    and times the model (random weights of the same architecture) and the encoder on this machine."""
+    from .calibrate import io_seconds_per_frame, model_gflops_per_second
+
     arch = _arch_of(settings.model)
     device = resolve_device(rank_device(settings.engine.device))
-    precision = settings.engine.precision
-    if precision == "auto":
-        precision = "fp16" if device.type == "cuda" else "fp32"
-    speed = assumed_gflops_per_second(device.type, precision, torch.get_num_threads())
+    engine = replace(settings.engine, device=str(device))
+    precision = Upscaler(Interpolation(), engine).precision
+    speeds: dict[tuple[int, int], float] = {}  # measured once per model frame size
     o = settings.output
     lines = [f"model {settings.model} (x{arch.upscale}, mid_channels={arch.mid_channels}, blocks="
              f"{arch.num_propagation_blocks}/{arch.num_cleaning_blocks}) on {device} {precision}; "
@@ -166,7 +167,10 @@ def describe_plan(jobs: list[tuple[Path, Path]], settings: UpscaleSettings) -> s
             th, tw = (min(eng.tile, h), min(eng.tile, w)) if eng.tile else (h, w)
             tiles = len(tile_starts(h, eng.tile, eng.tile_overlap)) * len(tile_starts(w, eng.tile, eng.tile_overlap)) if eng.tile else 1
             gf = gflops_per_written_frame(arch, th, tw, chunk, context) * tiles
-            secs = gf / speed * (n or 0)
+            if (tw, th) not in speeds:
+                speeds[(tw, th)] = model_gflops_per_second(arch, replace(engine, tile=0), (tw, th))
+            speed = speeds[(tw, th)]
+            secs = (gf / speed + io_seconds_per_frame(src, kind, (ow, oh), o)) * (n or 0)
             total_s += secs
             mem = (window_bytes(arch, th, tw, window) + output_bytes(h, w, chunk, arch.upscale)) / 2**30
             rate = f"{float(src.rate):.3f} fps" if src.kind == "video" else f"{float(src.rate):g} fps (frames)"
@@ -176,8 +180,28 @@ def describe_plan(jobs: list[tuple[Path, Path]], settings: UpscaleSettings) -> s
                 f"~{gf:.0f} GFLOP/frame, "
                 f"~{mem:.1f} GiB per window, ~{format_duration(secs)}"
             )
-    lines.append(f"total: {len(jobs)} job(s), ~{format_duration(total_s)} at ~{speed:.0f} GFLOP/s (a rough guess)")
+            factor = cost_factor(arch, chunk, context, n)
+            if factor >= 2.0:
+                lines.append(f"warning: {chunk_cost_warning(eng, factor)}")
+    measured = "interpolation only" if not arch.flow else (
+        "the model measured at " + ", ".join(f"~{v:.0f} GFLOP/s ({w}x{h})" for (w, h), v in speeds.items()))
+    lines.append(f"total: {len(jobs)} job(s), ~{format_duration(total_s)} ({measured} on this machine, plus "
+                 "decoding and encoding)")
     return "\n".join(lines)
+
+
+def cost_factor(arch: ArchConfig, chunk: int, context: int, frames: int | None) -> float:
+    """How many times the compute of the whole clip at once the chunking costs (context is recomputed);
+    the ratio barely depends on the frame size, so it is taken at 180x320."""
+    if not arch.flow:
+        return 1.0
+    whole = gflops_per_frame(arch, 180, 320, max(frames or chunk, 2))
+    return gflops_per_written_frame(arch, 180, 320, chunk, context) / whole
+
+
+def chunk_cost_warning(eng: EngineOptions, factor: float) -> str:
+    return (f"--overlap {eng.overlap} with chunks of {eng.chunk_frames} frames costs {factor:.1f}x the compute of "
+            "processing the clip at once (each chunk recomputes its context frames); raise --chunk-frames")
 
 
 def format_duration(seconds: float) -> str:
@@ -231,6 +255,9 @@ def upscale(
                 size = src.size
                 even = output_kind(src, out) == "video"
             eng = replace(job_plan(settings, arch, size, device.type), device=str(device), even_size=even)
+            factor = cost_factor(arch, eng.chunk_frames, eng.overlap, None)
+            if factor >= 2.0:
+                print(f"warning: {chunk_cost_warning(eng, factor)}", file=log)
             upscaler = Upscaler(model, eng)
             ident = {"model": model_identity(settings.model), "thres": settings.dynamic_refine_thres}
             if settings.compare:

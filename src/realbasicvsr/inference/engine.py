@@ -1,10 +1,22 @@
-"""The model side of upscaling: uint8 frames in, uint8 frames out, on any device and precision."""
+"""The streaming engine: uint8 frames in, upscaled uint8 frames out, in one chunked loop (``Upscaler.stream``)
+that owns temporal chunks, spatial tiles, precision and device.
+
+Chunks: windows of ``chunk_frames`` written frames plus ``overlap`` context frames after them. The forward
+branch's state is carried from one window to the next, so only the backward branch needs context; where no
+state can be carried (the first window of a resumed run that lost it) that window also gets ``overlap``
+frames before it. Memory depends on the window length, never on the video length; windows are defined in
+absolute frame indices, so a resumed run processes exactly the windows an uninterrupted run would.
+
+Tiles: each tile sees the whole window (and carries its own forward state); outputs are blended with linear
+ramps across the overlap so seams are invisible (the weights sum to one everywhere).
+"""
 
 from __future__ import annotations
 
 import contextlib
+from collections import deque
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Callable, Generic, Iterable, Iterator, TypeVar
 
 import numpy as np
 import torch
@@ -12,8 +24,8 @@ import torch.nn.functional as F
 
 from ..errors import RealBasicVSRError
 from ..models import ForwardState, RealBasicVSRNet
-from .chunks import iter_windows
-from .tiles import run_tiled
+
+T = TypeVar("T")
 
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -211,3 +223,116 @@ class Upscaler:
             keep = win.keep
             outs, state = self.window([frame_of(x) for x in win.items], keep.start, keep.stop, state)
             yield Chunk(win.index, win.write_start, outs, win.items[keep], state)
+
+
+# ---------------------------------------------------------------------------------------- temporal chunks
+
+
+@dataclass(frozen=True)
+class Window(Generic[T]):
+    """Frames ``start .. start+len(items)-1``; only ``[write_start, write_stop)`` (absolute) are written."""
+
+    index: int
+    start: int
+    items: list
+    write_start: int
+    write_stop: int
+
+    @property
+    def keep(self) -> slice:
+        """Positions in ``items`` of the frames to write."""
+        return slice(self.write_start - self.start, self.write_stop - self.start)
+
+
+def iter_windows(items: Iterable[T], chunk: int, after: int, first_window: int = 0, before: int = 0) -> Iterator[Window[T]]:
+    """Stream ``items`` as windows, holding at most ``before + chunk + after`` of them at once.
+
+    ``first_window`` skips the windows before it (for resume): their frames are read and dropped; the
+    first window yielded starts ``before`` frames early.
+    """
+    if chunk < 1 or after < 0 or before < 0:
+        raise ValueError("chunk must be >= 1 and the context lengths >= 0")
+    buf: deque = deque()
+    buf_start = 0  # absolute index of buf[0]
+    k = first_window
+    it = iter(items)
+    exhausted = False
+    n = 0  # items read so far
+    while True:
+        ws, we = k * chunk, (k + 1) * chunk
+        need = we + after
+        while not exhausted and n < need:
+            try:
+                buf.append(next(it))
+                n += 1
+            except StopIteration:
+                exhausted = True
+        lo = max(0, ws - before) if k == first_window else ws
+        while buf_start < lo and buf:
+            buf.popleft()
+            buf_start += 1
+        if ws >= n:
+            return
+        hi = min(n, need)
+        yield Window(k, lo, list(buf)[: hi - lo], ws, min(we, n))
+        k += 1
+
+
+# ------------------------------------------------------------------------------------------ spatial tiles
+
+
+def tile_starts(size: int, tile: int, overlap: int) -> list[int]:
+    """Start offsets covering ``[0, size)`` with tiles of ``tile`` overlapping by at least ``overlap``."""
+    if tile >= size:
+        return [0]
+    stride = max(1, tile - overlap)
+    starts = list(range(0, size - tile, stride)) + [size - tile]
+    return sorted(set(starts))
+
+
+def _ramp(length: int, lo_overlap: int, hi_overlap: int, device, dtype) -> torch.Tensor:
+    """1 in the middle, rising linearly over ``lo_overlap`` and falling over ``hi_overlap`` samples."""
+    w = torch.ones(length, device=device, dtype=dtype)
+    if lo_overlap > 0:
+        w[:lo_overlap] = (torch.arange(lo_overlap, device=device, dtype=dtype) + 0.5) / lo_overlap
+    if hi_overlap > 0:
+        w[length - hi_overlap:] = torch.minimum(
+            w[length - hi_overlap:], (torch.arange(hi_overlap, 0, -1, device=device, dtype=dtype) - 0.5) / hi_overlap
+        )
+    return w
+
+
+def run_tiled(
+    fn: Callable[[torch.Tensor, int], torch.Tensor],
+    lqs: torch.Tensor,
+    tile: int,
+    overlap: int,
+    scale: int = 4,
+) -> torch.Tensor:
+    """``fn(x, k)`` maps tile ``k``'s (N, T, C, h, w) to (N, T', C, scale*h, scale*w); apply it tile by tile over
+    ``lqs`` (``k`` numbers the tiles in raster order, so state kept per tile survives from window to window)."""
+    n, _, _, h, w = lqs.shape
+    ys, xs = tile_starts(h, tile, overlap), tile_starts(w, tile, overlap)
+    if len(ys) == 1 and len(xs) == 1:
+        return fn(lqs, 0)
+    th, tw = min(tile, h), min(tile, w)
+    out = None
+    weight = None
+    for iy, y in enumerate(ys):
+        for ix, x in enumerate(xs):
+            res = fn(lqs[..., y:y + th, x:x + tw], iy * len(xs) + ix)
+            if out is None:
+                out = res.new_zeros(n, res.shape[1], res.shape[2], h * scale, w * scale)
+                weight = res.new_zeros(1, 1, 1, h * scale, w * scale)
+            # overlap with the previous / next tile along each axis, in output pixels
+            oy0 = (ys[iy - 1] + th - y) * scale if iy > 0 else 0
+            oy1 = (y + th - ys[iy + 1]) * scale if iy + 1 < len(ys) else 0
+            ox0 = (xs[ix - 1] + tw - x) * scale if ix > 0 else 0
+            ox1 = (x + tw - xs[ix + 1]) * scale if ix + 1 < len(xs) else 0
+            wy = _ramp(th * scale, oy0, oy1, res.device, res.dtype)
+            wx = _ramp(tw * scale, ox0, ox1, res.device, res.dtype)
+            wt = (wy[:, None] * wx[None, :])[None, None, None]
+            sl = (..., slice(y * scale, (y + th) * scale), slice(x * scale, (x + tw) * scale))
+            out[sl] += res * wt
+            weight[sl] += wt
+    return out.div_(weight)  # in place: the full-size window is the biggest buffer here

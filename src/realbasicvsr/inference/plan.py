@@ -108,12 +108,3 @@ def default_memory_budget(device_type: str) -> int:
     except (ValueError, OSError, AttributeError):
         total = 8 << 30
     return int(min(total * 0.4, 12 << 30))
-
-
-def assumed_gflops_per_second(device_type: str, precision: str, threads: int) -> float:
-    """Rough sustained throughput for the time estimate (measured ~61 GFLOP/s per CPU core, fp32)."""
-    if device_type == "cuda":
-        return 40000.0 if precision in ("fp16", "bf16") else 15000.0
-    if device_type == "mps":
-        return 3000.0
-    return 61.0 * max(1, threads)

@@ -1,0 +1,98 @@
+"""Honest time estimates for ``--dry-run``: a few seconds of measurement on this machine instead of an
+assumed speed. The model's throughput is measured with random weights of the job's architecture (the cost
+does not depend on the values, so nothing is downloaded), decoding and encoding on the input's first
+frames at the output size; the estimate is the job's frames times both."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from ..io.frames import write_image
+from ..io.source import FrameSource
+from ..io.video import VideoEncoder
+from ..models.config import ArchConfig
+from .engine import EngineOptions, Upscaler
+from .plan import gflops_per_written_frame
+
+_CROP = (64, 96)  # LR size the model is timed at (then scaled by FLOPs) when the real size would take long
+_WRITTEN, _CONTEXT = 3, 1  # the timed window: written frames and context frames
+_MIN_SECONDS = 0.3  # repeat short measurements until they add up to this
+_FULL_SIZE_BUDGET = 6.0  # seconds the measurement at the real frame size may take, warm-up included
+
+
+@dataclass(frozen=True)
+class Estimate:
+    model_seconds_per_frame: float
+    io_seconds_per_frame: float  # decoding the input and encoding the output
+
+    @property
+    def seconds_per_frame(self) -> float:
+        return self.model_seconds_per_frame + self.io_seconds_per_frame
+
+
+def _timed(fn, min_seconds: float = _MIN_SECONDS) -> float:
+    """Seconds per call of ``fn``, repeated until ``min_seconds`` have passed (after one warm-up call)."""
+    fn()
+    calls, t0 = 0, time.perf_counter()
+    while True:
+        fn()
+        calls += 1
+        elapsed = time.perf_counter() - t0
+        if elapsed >= min_seconds or calls >= 20:
+            return elapsed / calls
+
+
+def model_gflops_per_second(arch: ArchConfig, options: EngineOptions, size: tuple[int, int]) -> float:
+    """Measured throughput of the engine for ``arch`` (random weights) on ``options``' device and precision,
+    at the LR ``size`` (W, H) the job runs at when that takes a few seconds at most, else on a crop of it
+    (small frames are slower per FLOP, so measuring at the real size matters most for small models)."""
+    if not arch.flow:
+        return float("inf")  # interpolation: no network to speak of
+    torch.manual_seed(0)
+    up = Upscaler(arch.build(), replace(options, tile=0, outscale=None))
+    rng = np.random.default_rng(0)
+
+    def speed(h: int, w: int, min_seconds: float) -> float:
+        frames = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for _ in range(_WRITTEN + _CONTEXT)]
+        seconds = _timed(lambda: up.window(frames, 0, _WRITTEN), min_seconds)
+        return gflops_per_written_frame(arch, h, w, _WRITTEN, _CONTEXT) * _WRITTEN / seconds
+
+    w, h = size
+    crop = speed(min(h, _CROP[0]), min(w, _CROP[1]), _MIN_SECONDS)
+    if (h, w) == (min(h, _CROP[0]), min(w, _CROP[1])):
+        return crop
+    if 2 * _WRITTEN * gflops_per_written_frame(arch, h, w, _WRITTEN, _CONTEXT) / crop > _FULL_SIZE_BUDGET:
+        return crop
+    return speed(h, w, 0.0)
+
+
+def io_seconds_per_frame(source: FrameSource, kind: str, out_size: tuple[int, int], output) -> float:
+    """Decoding a few of the input's frames and encoding them, enlarged to the output size, as the job will."""
+    t0 = time.perf_counter()
+    frames = []
+    for frame in source:
+        frames.append(frame)
+        if len(frames) == 8:
+            break
+    decode = (time.perf_counter() - t0) / len(frames)
+    big = [cv2.resize(f, out_size, interpolation=cv2.INTER_CUBIC) for f in frames]
+    with tempfile.TemporaryDirectory(prefix="realbasicvsr-calibrate-") as tmp:
+        t0 = time.perf_counter()
+        if kind == "video":
+            enc = VideoEncoder(Path(tmp) / "probe.mp4", codec=output.codec, rate=source.rate, crf=output.crf,
+                               preset=output.preset, pix_fmt=output.pix_fmt, fmt="mp4", colour=source.colour)
+            for i, f in enumerate(big):
+                enc.write(f, i)
+            enc.close()
+        else:
+            for i, f in enumerate(big):
+                write_image(Path(tmp) / f"{i}.png", f)
+        encode = (time.perf_counter() - t0) / len(big)
+    return decode + encode
