@@ -50,6 +50,13 @@ _C64B20 = ArchConfig()
 # The lite models (MODEL_CARD.md): trained by this project on registry photos/videos, shipped in the package.
 _LITE = dict(mid_channels=32, num_propagation_blocks=4, num_cleaning_blocks=2, head_channels=16)
 
+
+def _lite(scale: int, description: str) -> ZooEntry:
+    return ZooEntry(f"realbasicvsr_lite_x{scale}", "", description, ArchConfig(**_LITE, upscale=scale),
+                    bundled=f"realbasicvsr_lite_x{scale}.safetensors",
+                    licence="Apache-2.0 (this project; training data credits in MODEL_CARD.md)")
+
+
 MODEL_ZOO: dict[str, ZooEntry] = {
     e.name: e
     for e in (
@@ -69,22 +76,8 @@ MODEL_ZOO: dict[str, ZooEntry] = {
             _C64B20,
             licence="Apache-2.0 (OpenMMLab, MMagic model zoo)",
         ),
-        ZooEntry(
-            "realbasicvsr_lite_x4",
-            "",
-            "Compact x4 (32 channels, 4+2 blocks; 6.6x fewer FLOPs than c64b20), stage 1; ships in the package",
-            ArchConfig(**_LITE, upscale=4),
-            bundled="realbasicvsr_lite_x4.safetensors",
-            licence="Apache-2.0 (this project; training data credits in MODEL_CARD.md)",
-        ),
-        ZooEntry(
-            "realbasicvsr_lite_x2",
-            "",
-            "Compact x2 sibling of realbasicvsr_lite_x4 (7.6x fewer FLOPs than c64b20); ships in the package",
-            ArchConfig(**_LITE, upscale=2),
-            bundled="realbasicvsr_lite_x2.safetensors",
-            licence="Apache-2.0 (this project; training data credits in MODEL_CARD.md)",
-        ),
+        _lite(4, "Compact x4 (32 channels, 4+2 blocks; 6.6x fewer FLOPs than c64b20), stage 1; ships in the package"),
+        _lite(2, "Compact x2 sibling of realbasicvsr_lite_x4 (7.6x fewer FLOPs than c64b20); ships in the package"),
         ZooEntry("bicubic", "", "Bicubic x4 resampling: the baseline to compare with (no weights)",
                  ArchConfig.interpolating(4, "bicubic"), licence="-"),
         ZooEntry("lanczos", "", "Lanczos-3 x4 resampling: a sharper baseline (no weights)",

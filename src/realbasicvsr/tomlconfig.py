@@ -60,6 +60,30 @@ def parse_assignments(items: Iterable[str], kind: str) -> dict[str, Any]:
     return out
 
 
+class Config:
+    """Base of the top-level config dataclasses: validated when made, and plain-dict convertible."""
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise a one-line RealBasicVSRError for settings that can't work together."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict (tuples as lists), the shape the TOML files and overrides take."""
+        return as_plain(self)
+
+
+def requirement(kind: str):
+    """A ``check(cond, msg)`` that raises ``invalid <kind> settings: msg`` when ``cond`` is false."""
+
+    def check(cond: bool, msg: str) -> None:
+        if not cond:
+            raise RealBasicVSRError(f"invalid {kind} settings: {msg}")
+
+    return check
+
+
 def as_plain(value: Any) -> Any:
     """A dataclass tree as nested dicts and lists (the shape :func:`merge` and the TOML files take)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):

@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     if args.preview is not None:
         return _preview(inputs, args, settings)
     if args.dry_run:
-        print(describe_plan(shard(plan_jobs(inputs, args.output, args.ext)), settings))
+        print(describe_plan(shard(plan_jobs(inputs, args.output, args.ext)), settings).text)
         return 0
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     report = upscale(inputs, args.output, settings)

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..errors import RealBasicVSRError
-from ..tomlconfig import as_plain, merge, read_toml
+from ..tomlconfig import Config, merge, read_toml, requirement
 
 
 PI = math.pi
@@ -156,7 +155,7 @@ def _second_order() -> OrderConfig:
 
 
 @dataclass(frozen=True)
-class DegradationConfig:
+class DegradationConfig(Config):
     """The whole LQ synthesis: GT sharpening, two degradation orders, the shuffled final pair."""
 
     scale: int = 4
@@ -165,21 +164,15 @@ class DegradationConfig:
     second: OrderConfig = field(default_factory=_second_order)
     final: FinalConfig = field(default_factory=FinalConfig)
 
-    def __post_init__(self) -> None:
-        _validate(self)
-
     def replace(self, overrides: Mapping[str, Any]) -> "DegradationConfig":
         """A copy with the values of a nested mapping (same shape as the TOML file) overriding these."""
         return merge(self, overrides, "degradation")
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain nested dict (tuples as lists), the same shape :meth:`replace` and the TOML file take."""
-        return as_plain(self)
+    def validate(self) -> None:
+        _validate(self)
 
 
-def _check(cond: bool, msg: str) -> None:
-    if not cond:
-        raise RealBasicVSRError(f"invalid degradation settings: {msg}")
+_check = requirement("degradation")
 
 
 def _check_range(rng: tuple, where: str, low: float = -math.inf) -> None:

@@ -12,7 +12,8 @@ import torch
 from ..compare import COMPARE_MODES, ComparingUpscaler
 from ..errors import RealBasicVSRError
 from ..hub import DEFAULT_MODEL, MODEL_ZOO
-from ..io.frames import is_image_path, list_frame_files, natural_key
+from ..io.clips import clips_in
+from ..io.frames import is_image_path, list_frame_files
 from ..io.source import open_source
 from ..io.video import check_encoder, is_video_path
 from .engine import EngineOptions, Upscaler, output_size, resolve_device, tile_starts
@@ -53,8 +54,7 @@ def _is_batch_folder(path: Path) -> bool:
     only images is one frame sequence."""
     if not path.is_dir():
         return False
-    children = [c for c in path.iterdir() if not c.name.startswith(".")]
-    return any((c.is_file() and is_video_path(c)) or (c.is_dir() and list_frame_files(c)) for c in children) or not list_frame_files(path)
+    return bool(clips_in(path)) or not list_frame_files(path)
 
 
 def plan_jobs(inputs: list[str | os.PathLike], output: str | os.PathLike, ext: str | None = None) -> list[tuple[Path, Path]]:
@@ -70,9 +70,7 @@ def plan_jobs(inputs: list[str | os.PathLike], output: str | os.PathLike, ext: s
     items: list[Path] = []
     for p in paths:
         if _is_batch_folder(p):
-            children = sorted(p.iterdir(), key=lambda c: natural_key(c.name))
-            items += [c for c in children if not c.name.startswith(".")
-                      and ((c.is_file() and (is_video_path(c) or is_image_path(c))) or (c.is_dir() and list_frame_files(c)))]
+            items += clips_in(p, images=True)
         else:
             items.append(p)
     if not items:
@@ -138,9 +136,17 @@ def job_plan(settings: UpscaleSettings, arch: ArchConfig, size: tuple[int, int],
     return replace(eng, tile=tile, chunk_frames=chunk)
 
 
-def describe_plan(jobs: list[tuple[Path, Path]], settings: UpscaleSettings) -> str:
-    """Human-readable plan and estimates for ``--dry-run``: reads headers and a few frames, loads no weights,
-    and times the model (random weights of the same architecture) and the encoder on this machine."""
+@dataclass
+class Plan:
+    """What ``--dry-run`` prints, and the estimated seconds of each job."""
+
+    text: str
+    seconds: list[float]
+
+
+def describe_plan(jobs: list[tuple[Path, Path]], settings: UpscaleSettings) -> Plan:
+    """Plan and time estimates for ``--dry-run``: reads headers and a few frames, loads no weights, and
+    times the model (random weights of the same architecture) and the encoder on this machine."""
     from .calibrate import io_seconds_per_frame, model_gflops_per_second
 
     arch = _arch_of(settings.model)
@@ -152,7 +158,7 @@ def describe_plan(jobs: list[tuple[Path, Path]], settings: UpscaleSettings) -> s
     lines = [f"model {settings.model} (x{arch.upscale}, mid_channels={arch.mid_channels}, blocks="
              f"{arch.num_propagation_blocks}/{arch.num_cleaning_blocks}) on {device} {precision}; "
              f"{settings.engine.overlap} context frames after each chunk"]
-    total_s = 0.0
+    seconds: list[float] = []
     for inp, out in jobs:
         with open_source(inp, fps=o.fps) as src:
             w, h = src.size
@@ -171,7 +177,7 @@ def describe_plan(jobs: list[tuple[Path, Path]], settings: UpscaleSettings) -> s
                 speeds[(tw, th)] = model_gflops_per_second(arch, replace(engine, tile=0), (tw, th))
             speed = speeds[(tw, th)]
             secs = (gf / speed + io_seconds_per_frame(src, kind, (ow, oh), o)) * (n or 0)
-            total_s += secs
+            seconds.append(secs)
             mem = (window_bytes(arch, th, tw, window) + output_bytes(h, w, chunk, arch.upscale)) / 2**30
             rate = f"{float(src.rate):.3f} fps" if src.kind == "video" else f"{float(src.rate):g} fps (frames)"
             lines.append(
@@ -185,9 +191,9 @@ def describe_plan(jobs: list[tuple[Path, Path]], settings: UpscaleSettings) -> s
                 lines.append(f"warning: {chunk_cost_warning(eng, factor)}")
     measured = "interpolation only" if not arch.flow else (
         "the model measured at " + ", ".join(f"~{v:.0f} GFLOP/s ({w}x{h})" for (w, h), v in speeds.items()))
-    lines.append(f"total: {len(jobs)} job(s), ~{format_duration(total_s)} ({measured} on this machine, plus "
+    lines.append(f"total: {len(jobs)} job(s), ~{format_duration(sum(seconds))} ({measured} on this machine, plus "
                  "decoding and encoding)")
-    return "\n".join(lines)
+    return Plan("\n".join(lines), seconds)
 
 
 def cost_factor(arch: ArchConfig, chunk: int, context: int, frames: int | None) -> float:

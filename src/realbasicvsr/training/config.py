@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from ..degradations import DegradationConfig
-from ..errors import RealBasicVSRError
-from ..tomlconfig import as_plain, merge, parse_assignments, read_toml
+from ..tomlconfig import Config, merge, parse_assignments, read_toml, requirement
 
 DATA_SOURCES = ("reds", "folder", "manifest", "synthetic")
 AMP_MODES = ("none", "bf16", "fp16")
@@ -117,7 +116,7 @@ class ValConfig:
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(Config):
     name: str = "realbasicvsr"
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -126,20 +125,15 @@ class TrainConfig:
     val: ValConfig = field(default_factory=ValConfig)
     degradations: DegradationConfig = field(default_factory=DegradationConfig)
 
-    def __post_init__(self) -> None:
-        _validate(self)
-
     @property
     def uses_gan(self) -> bool:
         return self.loss.gan_weight > 0
 
-    def to_dict(self) -> dict[str, Any]:
-        return as_plain(self)
+    def validate(self) -> None:
+        _validate(self)
 
 
-def _check(cond: bool, msg: str) -> None:
-    if not cond:
-        raise RealBasicVSRError(f"invalid training settings: {msg}")
+_check = requirement("training")
 
 
 def _validate(c: TrainConfig) -> None:
