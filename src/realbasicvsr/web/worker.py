@@ -1,0 +1,156 @@
+"""The process that runs one job or preview for the web server (started by ``realbasicvsr.web.jobs``).
+
+``python -m realbasicvsr.web.worker run --input IN --output OUT --settings JSON [--fresh]`` upscales a file;
+``... preview --input IN --preview-dir DIR --settings JSON`` upscales the middle frame for the before/after
+view and projects the time of the full run. It reports in JSON lines on stdout (``{"progress": [done,
+total]}``, ``{"result": {...}}``, ``{"preview": {...}}``, ``{"error": "one line"}``); everything else it
+prints goes to stderr, the job's log. When its stdin closes (the server cancels, stops or dies) or on SIGTERM
+it stops as on Ctrl-C, exit code 130, and the engine keeps the finished chunks for a resume.
+"""
+
+from __future__ import annotations
+
+import _thread
+import argparse
+import collections
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+from ..checkpoint import load_model
+from ..errors import RealBasicVSRError
+from ..inference import EngineOptions, OutputOptions, Upscaler, UpscaleSettings, upscale
+from ..io import open_source, write_image
+from .jobs import JobSettings
+
+WARM_RETIME_S = 3.0  # a preview faster than this is timed a second time, without the warm-up
+PREVIEW_LATEST_S = 10.0  # the preview frame: the middle one, or the one this far in (decoding is sequential)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the task; 0 done, 2 a user-facing error (reported), 130 stopped."""
+    args = _parser().parse_args(argv)
+    send = _protocol_channel()
+    try:
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+        threading.Thread(target=_interrupt_when_stdin_closes, daemon=True).start()
+        settings = JobSettings.model_validate_json(args.settings)
+        if args.mode == "run":
+            send({"result": run(Path(args.input), Path(args.output), settings, args.fresh, send)})
+        else:
+            send({"preview": preview(Path(args.input), Path(args.preview_dir), settings)})
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+        return 130
+    except RealBasicVSRError as e:
+        send({"error": str(e)})
+        return 2
+    except MemoryError:
+        send({"error": "out of memory: try fewer frames per chunk, a smaller scale or another device"})
+        return 2
+    except OSError as e:
+        send({"error": f"{e.strerror or e}" + (f" ({e.filename})" if e.filename else "")})
+        return 2
+    return 0
+
+
+def run(inp: Path, out: Path, settings: JobSettings, fresh: bool, send: Callable[[dict], None]) -> dict:
+    """Upscale ``inp`` to ``out`` (resuming an interrupted run unless ``fresh``), reporting progress."""
+    if out.exists() and not fresh:  # finished by an earlier run whose report the server never got
+        with open_source(out) as src:
+            return {"frames": src.num_frames, "seconds": 0.0, "resumed_frames": src.num_frames, "warnings": []}
+    options = UpscaleSettings(
+        model=settings.model,
+        engine=EngineOptions(precision=settings.precision, outscale=settings.outscale,
+                             chunk_frames=settings.chunk_frames or 24),
+        output=OutputOptions(crf=settings.crf, overwrite=fresh, resume=not fresh, progress=False,
+                             on_progress=lambda done, total: send({"progress": [done, total]})),
+        auto_chunk=settings.chunk_frames is None,
+    )
+    r = upscale([inp], out, options, log=sys.stderr).results[0]
+    return {"frames": r.frames, "seconds": r.seconds, "resumed_frames": r.resumed_frames, "warnings": r.warnings}
+
+
+def preview(inp: Path, folder: Path, settings: JobSettings) -> dict:
+    """Upscale the middle frame of ``inp`` (at most PREVIEW_LATEST_S in) with one neighbour on each side (the
+    model is temporal), write ``before.png``/``after.png`` into ``folder``, and project the full run from the
+    measured speed."""
+    t0 = time.perf_counter()
+    with open_source(inp) as src:
+        total = src.num_frames or 1
+        target = min(total // 2, round(float(src.rate) * PREVIEW_LATEST_S))
+        window: collections.deque = collections.deque(maxlen=3)
+        for last, frame in enumerate(src):
+            window.append(frame)
+            if last >= target + 1:
+                break
+        kind = src.kind
+    model = load_model(settings.model, progress=False)
+    upscaler = Upscaler(model, EngineOptions(precision=settings.precision, outscale=settings.outscale,
+                                             even_size=kind == "video"))
+    setup_s = time.perf_counter() - t0
+    frames = list(window)
+    t1 = time.perf_counter()
+    out = upscaler(frames)
+    elapsed = time.perf_counter() - t1
+    if elapsed < WARM_RETIME_S:  # the first call includes one-off warm-up: time a second one
+        t1 = time.perf_counter()
+        upscaler(frames)
+        elapsed = time.perf_counter() - t1
+    per_frame = elapsed / len(frames)
+    pick = len(frames) // 2
+    folder.mkdir(exist_ok=True)
+    write_image(folder / "before.png", frames[pick])
+    write_image(folder / "after.png", out[pick])
+    return {"frame": last - (len(frames) - 1 - pick), "seconds_per_frame": per_frame,
+            "projected_seconds": setup_s + per_frame * computed_frames(total, settings.chunk_frames or 24),
+            "width": int(out[pick].shape[1]), "height": int(out[pick].shape[0])}
+
+
+def computed_frames(total: int, chunk: int) -> int:
+    """Frames the model computes for ``total`` frames in chunks of ``chunk``: each chunk's written frames
+    plus the context frames after it (the backward branch's look-ahead), which the last chunk doesn't have."""
+    overlap = EngineOptions().overlap
+    return sum(min(chunk, total - s) + min(overlap, max(0, total - s - chunk)) for s in range(0, total, chunk))
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m realbasicvsr.web.worker")
+    p.add_argument("mode", choices=["run", "preview"])
+    p.add_argument("--input", required=True)
+    p.add_argument("--output")
+    p.add_argument("--preview-dir")
+    p.add_argument("--settings", required=True, help="JobSettings as JSON")
+    p.add_argument("--fresh", action="store_true", help="discard an interrupted run's chunks")
+    return p
+
+
+def _protocol_channel() -> Callable[[dict], None]:
+    """A writer for the JSON lines on the real stdout, which from now on gets nothing else: fd 1 becomes a
+    copy of stderr, so prints from libraries (or FFmpeg) land in the log."""
+    channel = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+
+    def send(message: dict) -> None:
+        channel.write(json.dumps(message) + "\n")
+
+    return send
+
+
+def _interrupt_when_stdin_closes() -> None:
+    sys.stdin.read()
+    _thread.interrupt_main()
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    sys.exit(main())
