@@ -13,7 +13,7 @@ from .. import __version__
 from ..errors import RealBasicVSRError
 
 # Modules of this package that define a command, in the order `--help` lists them.
-COMMANDS = ["upscale", "compare", "models", "serve", "train", "convert", "evaluate", "test", "degrade", "prepare_reds"]
+COMMANDS = ["upscale", "compare", "models", "serve", "train", "convert", "export", "evaluate", "test", "degrade", "prepare_reds"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,8 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--frames", default=None, help="frame indices to score (videolq default 0,50,99; paired: all)")
     p.add_argument("--convention", choices=("paper", "official"), default="paper", help="metric conventions")
     p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
-    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"],
-                   help="auto = fp16 on CUDA, fp32 elsewhere")
+    p.add_argument("--precision", default="fp32", choices=["auto", "fp32", "fp16", "bf16"],
+                   help="fp32 (default: the protocol's numbers); auto = fp16 on CUDA, bf16 on CPUs with native bf16")
     p.add_argument("--tile", type=int, default=0, help="spatial tile size in input pixels (default 0: whole frames)")
     p.add_argument("--chunk-frames", type=int, default=None,
                    help="upscale clips in temporal chunks of N frames (default: whole clips, the paper's protocol)")

@@ -30,7 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g = p.add_argument_group("memory and speed")
     g.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     g.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"],
-                   help="auto = fp16 on CUDA, fp32 elsewhere")
+                   help="auto = fp16 on CUDA, bf16 on CPUs with native bf16 (avx512_bf16/AMX), else fp32; a window "
+                   "that overflows in fp16/bf16 is computed again in fp32")
     g.add_argument("--fp32", dest="precision", action="store_const", const="fp32", help="same as --precision fp32")
     g.add_argument("--chunk-frames", type=int, default=None,
                    help="frames written per temporal chunk (default 24, fewer for frames too big for memory)")

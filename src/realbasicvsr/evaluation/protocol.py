@@ -107,7 +107,7 @@ def run_test(
     if chunk_frames is not None and (chunk_frames < 1 or overlap < 0):
         raise RealBasicVSRError("--chunk-frames must be >= 1 and --overlap >= 0")
     model = load_model(model_source, dynamic_refine_thres=dynamic_refine_thres)
-    engine = engine or EngineOptions()
+    engine = engine or EngineOptions(precision="fp32")  # the protocol's numbers are fp32 ones
     result = EvalResult(specs, title="Clip")
     for (name, path), ref_path in zip(clips, refs):
         if progress:

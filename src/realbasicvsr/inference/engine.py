@@ -14,8 +14,11 @@ ramps across the overlap so seams are invisible (the weights sum to one everywhe
 from __future__ import annotations
 
 import contextlib
+import functools
+import sys
 from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Generic, Iterable, Iterator, TypeVar
 
 import numpy as np
@@ -62,7 +65,7 @@ class EngineOptions:
     """How the engine runs: device, precision, spatial tiles and temporal chunks (the scheduling)."""
 
     device: str = "auto"
-    precision: str = "auto"  # auto = fp16 on CUDA, fp32 elsewhere
+    precision: str = "auto"  # auto = fp16 on CUDA, bf16 on CPUs with native bf16, else fp32
     tile: int = 0  # 0 = no spatial tiling; else tile size in input pixels
     tile_overlap: int = 16
     outscale: float | None = None  # None = the model's own factor (model.upscale); else resized from it
@@ -112,6 +115,31 @@ def frames_to_tensor(frames: list[np.ndarray], device: torch.device) -> torch.Te
     return torch.from_numpy(arr).to(device).permute(0, 3, 1, 2).float().div_(255.0).unsqueeze(0)
 
 
+@functools.lru_cache(maxsize=None)
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (x86 avx512_bf16 or AMX, read from /proc/cpuinfo): only
+    there is bf16 faster than fp32; elsewhere it is emulated and slower."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    flags = {f for line in text.splitlines() if line.startswith("flags") for f in line.split(":", 1)[1].split()}
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def auto_precision(device: torch.device) -> str:
+    """``--precision auto``: fp16 on CUDA, bf16 on CPUs with native bf16, fp32 elsewhere (MPS included)."""
+    if device.type == "cuda":
+        return "fp16"
+    if device.type == "cpu" and cpu_has_native_bf16():
+        return "bf16"
+    return "fp32"
+
+
+def _all_finite(out: torch.Tensor, state: dict[int, ForwardState]) -> bool:
+    return bool(torch.isfinite(out).all()) and all(bool(torch.isfinite(st.feat).all()) for st in state.values())
+
+
 def _is_out_of_memory(e: BaseException) -> bool:
     if isinstance(e, (torch.OutOfMemoryError, MemoryError)):
         return True
@@ -132,9 +160,7 @@ class Upscaler:
         if opts.chunk_frames < 1 or opts.overlap < 0:
             raise RealBasicVSRError("--chunk-frames must be >= 1 and --overlap >= 0")
         self.device = resolve_device(opts.device)
-        precision = opts.precision
-        if precision == "auto":
-            precision = "fp16" if self.device.type == "cuda" else "fp32"
+        precision = auto_precision(self.device) if opts.precision == "auto" else opts.precision
         if precision not in PRECISIONS:
             raise RealBasicVSRError(f"unknown precision {precision!r}; choose fp32, fp16 or bf16")
         if precision == "fp16" and self.device.type == "cpu":
@@ -149,17 +175,29 @@ class Upscaler:
         if opts.tile and opts.tile < 16:
             raise RealBasicVSRError("--tile must be 0 (off) or at least 16 pixels")
 
-    def _autocast(self):
-        if self.dtype == torch.float32:
+    def _autocast(self, dtype: torch.dtype):
+        if dtype == torch.float32:
             return contextlib.nullcontext()
-        return torch.autocast(device_type=self.device.type, dtype=self.dtype)
+        return torch.autocast(device_type=self.device.type, dtype=dtype)
 
     @torch.inference_mode()
     def upscale_tensor(
         self, lqs: torch.Tensor, start: int = 0, stop: int | None = None, state: dict[int, ForwardState] | None = None
     ) -> tuple[torch.Tensor, dict[int, ForwardState]]:
         """(1, T, 3, H, W) float in [0, 1] -> frames ``[start, stop)`` upscaled, (1, stop-start, 3, H', W'),
-        clamped to [0, 1], and the forward state after ``stop - 1`` (one per tile) for the next window."""
+        clamped to [0, 1], and the forward state after ``stop - 1`` (one per tile) for the next window.
+
+        A window that comes out non-finite in fp16/bf16 (an overflow) is computed again in fp32, with a
+        warning, so reduced precision never writes a black or broken frame."""
+        out, new_state = self._upscale(lqs, start, stop, state, self.dtype)
+        if self.dtype != torch.float32 and not _all_finite(out, new_state):
+            print(f"warning: {self.precision} gave non-finite values in a window of {lqs.shape[1]} frames; "
+                  "computed it again in fp32", file=sys.stderr)
+            out, new_state = self._upscale(lqs, start, stop, state, torch.float32)
+        return out.clamp_(0.0, 1.0), new_state
+
+    def _upscale(self, lqs: torch.Tensor, start: int, stop: int | None, state: dict[int, ForwardState] | None,
+                 dtype: torch.dtype) -> tuple[torch.Tensor, dict[int, ForwardState]]:
         opts = self.options
         new_state: dict[int, ForwardState] = {}
 
@@ -167,7 +205,7 @@ class Upscaler:
             prev = state.get(key) if state else None
             if prev is not None:
                 prev = ForwardState(prev.feat.to(self.device), prev.lr.to(self.device))
-            with self._autocast():
+            with self._autocast(dtype):
                 out, st = self.model.forward_window(x, start, stop, prev)
             if st is not None:  # plain interpolation carries nothing
                 new_state[key] = st
@@ -180,7 +218,7 @@ class Upscaler:
             t = out.shape[1]
             out = F.interpolate(out.flatten(0, 1), size=(oh, ow), mode="bicubic", antialias=True, align_corners=False)
             out = out.unflatten(0, (1, t))
-        return out.clamp_(0.0, 1.0), new_state
+        return out, new_state
 
     @torch.inference_mode()
     def window(
