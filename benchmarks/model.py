@@ -22,6 +22,7 @@ from realbasicvsr.inference import EngineOptions, Upscaler
 from realbasicvsr.inference.engine import auto_precision
 from realbasicvsr.inference.plan import gflops_per_frame
 from realbasicvsr.models import ArchConfig
+from upscale import moving_frames  # benchmarks/upscale.py: the same moving test pattern
 
 
 def timed(fn, min_seconds: float = 1.0, warmup: int = 1) -> float:
@@ -46,16 +47,6 @@ def conv_ceiling(h: int, w: int, frames: int, dtype: torch.dtype) -> float:
             conv(x)
 
     return 2 * 9 * 64 * 64 * h * w * frames / timed(run) / 1e9
-
-
-def moving_frames(n: int, h: int, w: int) -> list[np.ndarray]:
-    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-    out = []
-    for i in range(n):
-        xs, ys = x + 2 * i, y + i
-        img = np.stack([np.sin(xs / 5) * np.cos(ys / 7), np.sin((xs + ys) / 9), np.cos(xs / 11 - ys / 4)], -1)
-        out.append(((img * 0.35 + 0.5) * 255).round().astype(np.uint8))
-    return out
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
