@@ -230,3 +230,11 @@ def test_settings_that_multiply_the_cost_are_warned_about(tmp_path, capsys):
     assert 3.5 < factor < 6  # 28 context frames cleaned and propagated backward for every 2 written ones
     assert main([*args, "--dry-run"]) == 0  # the defaults cost about what the whole clip at once does
     assert "warning" not in capsys.readouterr().out
+
+
+def test_an_encoder_that_refuses_the_frames_is_one_line(tmp_path, capsys):
+    out = tmp_path / "x.mkv"
+    assert main(["upscale", str(SAMPLE), "-o", str(out), "-n", "bicubic", "--codec", "libx264rgb",
+                 "--no-progress"]) == 2
+    assert "encoding with libx264rgb failed" in _one_line(capsys.readouterr().err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -102,7 +102,11 @@ def run(args: argparse.Namespace) -> int:
     elif report.results:
         r = report.results[0]
         resumed = f", {r.resumed_frames} of them from the interrupted run" if r.resumed_frames else ""
-        print(f"wrote {r.output} ({r.frames} frames{resumed}, {r.seconds:.1f} s)", file=sys.stderr)
+        if r.part is not None and r.part[0] != 0:
+            print(f"[rank {r.part[0]}/{r.part[1]}] upscaled {r.frames} frames of {r.output}{resumed} "
+                  f"({r.seconds:.1f} s); rank 0 joins the parts", file=sys.stderr)
+        else:
+            print(f"wrote {r.output} ({r.frames} frames{resumed}, {r.seconds:.1f} s)", file=sys.stderr)
     return 0 if report.ok else 1
 
 

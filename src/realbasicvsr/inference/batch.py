@@ -245,7 +245,10 @@ def upscale(
     for _, out in all_jobs:
         if is_video_path(out):
             check_encoder(out, o.codec, o.pix_fmt)
-    jobs = shard(all_jobs)
+    world = int(os.environ.get("WORLD_SIZE", 1))
+    # one video under torchrun: every rank takes a share of its chunks; several inputs: whole inputs per rank
+    part = (int(os.environ.get("RANK", 0)), world) if world > 1 and len(all_jobs) == 1 and is_video_path(all_jobs[0][1]) else None
+    jobs = all_jobs if part is not None else shard(all_jobs)
     batch = len(all_jobs) > 1
     report = BatchReport(batch=batch)
     if not jobs:
@@ -269,7 +272,7 @@ def upscale(
             if settings.compare:
                 upscaler = ComparingUpscaler(upscaler, settings.compare, Path(str(settings.model)).name)
                 ident["compare"] = settings.compare
-            result = upscale_file(inp, out, upscaler, o, identity=ident)
+            result = upscale_file(inp, out, upscaler, o, identity=ident, part=part)
         except Exception as e:  # noqa: BLE001 - in a batch, any failure of one input must not stop the others
             if not batch:
                 raise

@@ -245,7 +245,8 @@ class Upscaler:
         return self.window(list(frames))[0]
 
     def stream(
-        self, items: Iterable, first_window: int = 0, state: dict[int, ForwardState] | None = None
+        self, items: Iterable, first_window: int = 0, state: dict[int, ForwardState] | None = None,
+        stop_window: int | None = None,
     ) -> Iterator[Chunk]:
         """Upscale a stream of frames (or (frame, extra...) tuples) chunk by chunk with bounded memory.
 
@@ -253,11 +254,14 @@ class Upscaler:
         forward branch's state is carried from window to window, so with one window the result is the
         whole sequence at once. ``first_window``/``state`` continue an interrupted stream (its frames are
         read again from the start and skipped); without a state the first window starts ``overlap`` frames
-        early instead.
+        early instead. ``stop_window`` ends the stream before that window (one part of a video split
+        across ranks).
         """
         opts = self.options
         before = opts.overlap if first_window and state is None else 0
         for win in iter_windows(items, opts.chunk_frames, opts.overlap, first_window, before):
+            if stop_window is not None and win.index >= stop_window:
+                return
             keep = win.keep
             outs, state = self.window([frame_of(x) for x in win.items], keep.start, keep.stop, state)
             yield Chunk(win.index, win.write_start, outs, win.items[keep], state)

@@ -20,6 +20,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Iterator
 
+import av
 
 from ..errors import RealBasicVSRError
 from ..io.frames import IMAGE_EXTENSIONS, read_image, write_image
@@ -53,6 +54,7 @@ class JobResult:
     seconds: float = 0.0
     resumed_frames: int = 0
     warnings: list[str] = field(default_factory=list)
+    part: tuple[int, int] | None = None  # (rank, world) when this process did one share of a split video
 
 
 def output_kind(source: FrameSource, output: Path) -> str:
@@ -153,27 +155,47 @@ def upscale_file(
     upscaler,
     options: OutputOptions | None = None,
     identity: dict | None = None,
+    part: tuple[int, int] | None = None,
 ) -> JobResult:
     """Upscale one input into ``output_path`` with an ``Upscaler`` (its ``stream`` does the chunking);
-    ``identity`` (the model, say) is added to what a resume must match."""
-    t0 = time.perf_counter()
+    ``identity`` (the model, say) is added to what a resume must match.
+
+    ``part`` = (rank, world) splits one video across ranks (torchrun): each rank upscales its share of the
+    chunks into the shared work folder, with its own manifest; rank 0 waits for the others and joins all
+    segments. A rank's first chunk has no forward state to carry, so it reads ``overlap`` frames before it.
+    """
+    t0, started = time.perf_counter(), time.time()
     options = options or OutputOptions()
     inp, out = Path(input_path), Path(output_path)
     source = open_source(inp, fps=options.fps)
     with source:
         check_output_path(out, [inp], options.overwrite)
         kind = output_kind(source, out)
-        result = JobResult(inp, out)
+        result = JobResult(inp, out, part=part)
         ident = job_identity(inp, kind, upscaler.options, options, identity)
         work = work_dir_for(out)
-        manifest = _open_work(work, ident, options)
+        windows = _share(source, upscaler.options.chunk_frames, part, kind)
+        manifest = _open_work(work, ident, options, part)
         fresh = not manifest.segments
         try:
-            _run_stream(source, upscaler, options, kind, work, manifest, result)
+            _run_stream(source, upscaler, options, kind, work, manifest, result, windows)
+            if part is not None:
+                manifest.status = "done"
+                manifest.save()
+                if part[0] != 0:  # rank 0 joins the parts
+                    result.frames = manifest.frames_done
+                    result.seconds = time.perf_counter() - t0
+                    return result
+                manifest.segments = _wait_for_parts(work, part[1], manifest, started)
             if not manifest.segments:
                 raise RealBasicVSRError(f"{inp} has zero decodable frames")
             result.warnings += _finalize(kind, work, out, source, manifest, options)
-        except RealBasicVSRError as e:
+        except BaseException as e:
+            if part is not None and manifest.path.exists():  # so that rank 0 stops waiting for this part
+                manifest.status = f"failed: {e}" if str(e) else f"failed: {type(e).__name__}"
+                manifest.save()
+            if not isinstance(e, RealBasicVSRError) or part is not None:
+                raise
             # I/O failures (disk full...) keep the finished chunks for --resume; bad input can't be
             # resumed, so a work folder this run started is dropped (one from an earlier run is kept).
             if isinstance(e.__cause__, OSError) and manifest.segments:
@@ -187,16 +209,51 @@ def upscale_file(
     return result
 
 
+def _share(source: FrameSource, chunk: int, part: tuple[int, int] | None, kind: str) -> tuple[int, int | None]:
+    """The [first, stop) window indices this process computes (stop None: to the end of the stream)."""
+    if part is None:
+        return 0, None
+    rank, world = part
+    if kind != "video" or not source.num_frames:
+        raise RealBasicVSRError(f"{source.path}: only a video of known length with a video output can be split "
+                                "across ranks; run it in one process")
+    total = -(-source.num_frames // chunk)
+    return rank * total // world, None if rank == world - 1 else (rank + 1) * total // world
+
+
+def _wait_for_parts(work: Path, world: int, own: Manifest, since: float) -> list[dict]:
+    """Rank 0: wait until every rank's manifest says done, then all segments in window order. A failure
+    recorded before ``since`` (this run's start) is an earlier run's: that rank is resuming it."""
+    segments = {s["name"]: s for s in own.segments}
+    for r in range(1, world):
+        path = work / _manifest_name((r, world))
+        while True:
+            status, segs = Manifest.read_status(path)
+            if status == "done":
+                segments.update({s["name"]: s for s in segs})
+                break
+            if status.startswith("failed") and path.stat().st_mtime >= since:
+                raise RealBasicVSRError(f"rank {r} {status}; rerun with --resume once that is fixed")
+            time.sleep(0.2)
+    return [segments[k] for k in sorted(segments)]
+
+
+def _manifest_name(part: tuple[int, int] | None) -> str:
+    return "manifest.json" if part is None else f"manifest.rank{part[0]}of{part[1]}.json"
+
+
 def _run_stream(source: FrameSource, upscaler, options: OutputOptions, kind: str, work: Path,
-                manifest: Manifest, result: JobResult) -> None:
+                manifest: Manifest, result: JobResult, windows: tuple[int, int | None] = (0, None)) -> None:
     """Decode -> ``upscaler.stream`` -> segment writer, with decoding and encoding in background threads."""
     result.resumed_frames = manifest.frames_done
-    done = len(manifest.segments)
+    first, stop = windows
+    done = first + len(manifest.segments)
+    state = load_state(work, done - 1) if manifest.segments else None
     writer = _SegmentWriter(_make_segment_writer(kind, work, source, options, manifest))
     bar = _progress(source, manifest.frames_done, options.progress, source.path.name)
     try:
         frames = _prefetch(source.timed_frames(), size=4)
-        for chunk in upscaler.stream(frames, first_window=done, state=load_state(work, done - 1)):
+        for chunk in upscaler.stream(frames, first_window=done, state=state, stop_window=stop):
             writer.submit(chunk.index, chunk.frames, [p for _, p in chunk.items], chunk.state)
             bar.update(len(chunk.frames))
             if options.on_progress is not None:
@@ -210,7 +267,21 @@ def _run_stream(source: FrameSource, upscaler, options: OutputOptions, kind: str
         bar.close()
 
 
-def _open_work(work: Path, ident: dict, options: OutputOptions) -> Manifest:
+def _open_work(work: Path, ident: dict, options: OutputOptions, part: tuple[int, int] | None = None) -> Manifest:
+    if part is not None:  # the folder is shared: each rank looks after its own manifest only
+        name = _manifest_name(part)
+        try:
+            work.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise RealBasicVSRError(f"cannot prepare the work folder {work}: {e.strerror or e}") from e
+        if (work / name).exists() and options.resume:
+            return Manifest.load(work, ident, name)
+        if (work / name).exists() and not options.overwrite:
+            raise RealBasicVSRError(f"an interrupted run of this job exists ({work}); pass --resume to continue "
+                                    "it or --overwrite to start over")
+        manifest = Manifest(work, ident, name)
+        manifest.save()
+        return manifest
     try:
         if work.exists():
             if options.resume:
@@ -260,6 +331,9 @@ def _make_segment_writer(kind: str, work: Path, source: FrameSource, options: Ou
         except OSError as e:
             reason = "disk full" if e.errno == errno.ENOSPC else (e.strerror or str(e))
             raise RealBasicVSRError(f"cannot write to the work folder {work}: {reason}") from e
+        except av.error.FFmpegError as e:  # e.g. a codec that refuses the pixel format
+            raise RealBasicVSRError(f"encoding with {options.codec} failed ({e}); try another --codec or "
+                                    "--pix-fmt") from e
         save_state(work, index, state)
         manifest.segments.append(
             {"name": name, "frames": len(frames), "first_time": str(Fraction(pts[0]) * source.time_base)}

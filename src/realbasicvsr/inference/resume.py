@@ -71,14 +71,15 @@ def differences(then: dict, now: dict, prefix: str = "") -> list[str]:
 class Manifest:
     """The work folder's record of settings and finished segments, rewritten atomically after each one."""
 
-    def __init__(self, work: Path, identity: dict) -> None:
-        self.path = work / "manifest.json"
+    def __init__(self, work: Path, identity: dict, name: str = "manifest.json") -> None:
+        self.path = work / name
         self.identity = identity
         self.segments: list[dict] = []
+        self.status = "running"  # "done" or "failed: <why>" tell the other ranks of a split video
 
     @classmethod
-    def load(cls, work: Path, identity: dict) -> "Manifest":
-        m = cls(work, identity)
+    def load(cls, work: Path, identity: dict, name: str = "manifest.json") -> "Manifest":
+        m = cls(work, identity, name)
         try:
             data = json.loads(m.path.read_text())
         except (OSError, ValueError) as e:
@@ -97,7 +98,16 @@ class Manifest:
 
     def save(self) -> None:
         write_text_atomic(self.path, json.dumps({"version": MANIFEST_VERSION, "identity": self.identity,
-                                                 "segments": self.segments}))
+                                                 "segments": self.segments, "status": self.status}))
+
+    @staticmethod
+    def read_status(path: Path) -> tuple[str, list[dict]]:
+        """(status, segments) of another rank's manifest; ("missing", []) before that rank has written it."""
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return "missing", []
+        return data.get("status", "running"), data.get("segments", [])
 
     @property
     def frames_done(self) -> int:
