@@ -37,7 +37,8 @@ def timed(fn, min_seconds: float = 1.0, warmup: int = 1) -> float:
 
 
 def conv_ceiling(h: int, w: int, frames: int, dtype: torch.dtype) -> float:
-    """GFLOP/s of one 64->64 3x3 convolution over ``frames`` feature maps, channels_last (the kernel limit)."""
+    """GFLOP/s of one 64->64 3x3 convolution over ``frames`` feature maps, channels_last (the kernel limit;
+    ``frames`` 1 is the shape of the recurrent propagation, which runs frame by frame and dominates)."""
     x = torch.rand(frames, 64, h, w).to(memory_format=torch.channels_last)
     conv = torch.nn.Conv2d(64, 64, 3, 1, 1).to(memory_format=torch.channels_last).eval()
     ctx = torch.autocast("cpu", dtype=dtype) if dtype != torch.float32 else torch.no_grad()
@@ -94,19 +95,23 @@ def main() -> None:
     a = ap.parse_args()
     sizes = [tuple(int(v) for v in s.split("x")) for s in a.sizes.split(",")]
     auto = auto_precision(torch.device("cpu"))
-    ceilings = {(h, w): {"fp32": conv_ceiling(h, w, a.frames, torch.float32),
-                         auto: conv_ceiling(h, w, a.frames, torch.bfloat16 if auto == "bf16" else torch.float32)}
+    low = torch.bfloat16 if auto == "bf16" else torch.float32
+    ceilings = {(h, w): {"fp32": conv_ceiling(h, w, 1, torch.float32), auto: conv_ceiling(h, w, 1, low),
+                         "fp32_batch": conv_ceiling(h, w, a.frames, torch.float32),
+                         f"{auto}_batch": conv_ceiling(h, w, a.frames, low)}
                 for h, w in sizes}
     rows = [bench(m, h, w, a.frames) for m in a.models.split(",") for h, w in sizes]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, auto precision on this CPU: {auto}")
     print()
-    print("| size | single 64->64 3x3 conv, fp32 | same, " + auto + " |")
-    print("|---|---:|---:|")
+    print(f"| size | single 64->64 3x3 conv on one frame, fp32 | same, {auto} | on {a.frames} frames at once, fp32 | "
+          f"same, {auto} |")
+    print("|---|---:|---:|---:|---:|")
     for (h, w), c in ceilings.items():
-        print(f"| {h}x{w} | {c['fp32']:.0f} GFLOP/s | {c[auto]:.0f} GFLOP/s |")
+        print(f"| {h}x{w} | {c['fp32']:.0f} GFLOP/s | {c[auto]:.0f} GFLOP/s | {c['fp32_batch']:.0f} GFLOP/s | "
+              f"{c[f'{auto}_batch']:.0f} GFLOP/s |")
     print()
-    print(f"| model | LR size | GFLOP/frame | reference-style fp32 s/frame | engine fp32 s/frame (GFLOP/s, % of conv "
-          f"ceiling) | engine {auto} s/frame (x fp32) | {auto} vs fp32 PSNR |")
+    print(f"| model | LR size | GFLOP/frame | reference-style fp32 s/frame | engine fp32 s/frame (GFLOP/s, % of the "
+          f"one-frame conv) | engine {auto} s/frame (x fp32) | {auto} vs fp32 PSNR |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for r in rows:
         h, w = (int(v) for v in r["size"].split("x"))
