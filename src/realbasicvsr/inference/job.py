@@ -267,6 +267,11 @@ def _run_stream(source: FrameSource, upscaler, options: OutputOptions, kind: str
         bar.close()
 
 
+def _interrupted_run(work: Path) -> RealBasicVSRError:
+    return RealBasicVSRError(f"an interrupted run of this job exists ({work}); pass --resume to continue it "
+                             "or --overwrite to start over")
+
+
 def _open_work(work: Path, ident: dict, options: OutputOptions, part: tuple[int, int] | None = None) -> Manifest:
     if part is not None:  # the folder is shared: each rank looks after its own manifest only
         name = _manifest_name(part)
@@ -277,8 +282,7 @@ def _open_work(work: Path, ident: dict, options: OutputOptions, part: tuple[int,
         if (work / name).exists() and options.resume:
             return Manifest.load(work, ident, name)
         if (work / name).exists() and not options.overwrite:
-            raise RealBasicVSRError(f"an interrupted run of this job exists ({work}); pass --resume to continue "
-                                    "it or --overwrite to start over")
+            raise _interrupted_run(work)
         manifest = Manifest(work, ident, name)
         manifest.save()
         return manifest
@@ -294,10 +298,7 @@ def _open_work(work: Path, ident: dict, options: OutputOptions, part: tuple[int,
                         png.unlink()
                 return manifest
             if not options.overwrite:
-                raise RealBasicVSRError(
-                    f"an interrupted run of this job exists ({work}); pass --resume to continue it "
-                    "or --overwrite to start over"
-                )
+                raise _interrupted_run(work)
             shutil.rmtree(work)
         work.mkdir(parents=True)
     except OSError as e:
