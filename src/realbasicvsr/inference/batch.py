@@ -147,13 +147,13 @@ class Plan:
 def describe_plan(jobs: list[tuple[Path, Path]], settings: UpscaleSettings) -> Plan:
     """Plan and time estimates for ``--dry-run``: reads headers and a few frames, loads no weights, and
     times the model (random weights of the same architecture) and the encoder on this machine."""
-    from .calibrate import io_seconds_per_frame, model_gflops_per_second
+    from .calibrate import io_seconds_per_frame, model_speed
 
     arch = _arch_of(settings.model)
     device = resolve_device(rank_device(settings.engine.device))
     engine = replace(settings.engine, device=str(device))
     precision = Upscaler(Interpolation(), engine).precision
-    speeds: dict[tuple[int, int], float] = {}  # measured once per model frame size
+    speeds: dict[tuple[int, int], tuple[float, float]] = {}  # (GFLOP/s, set-up s), measured once per frame size
     o = settings.output
     lines = [f"model {settings.model} (x{arch.upscale}, mid_channels={arch.mid_channels}, blocks="
              f"{arch.num_propagation_blocks}/{arch.num_cleaning_blocks}) on {device} {precision}; "
@@ -174,9 +174,10 @@ def describe_plan(jobs: list[tuple[Path, Path]], settings: UpscaleSettings) -> P
             tiles = len(tile_starts(h, eng.tile, eng.tile_overlap)) * len(tile_starts(w, eng.tile, eng.tile_overlap)) if eng.tile else 1
             gf = gflops_per_written_frame(arch, th, tw, chunk, context) * tiles
             if (tw, th) not in speeds:
-                speeds[(tw, th)] = model_gflops_per_second(arch, replace(engine, tile=0), (tw, th))
-            speed = speeds[(tw, th)]
-            secs = (gf / speed + io_seconds_per_frame(src, kind, (ow, oh), o)) * (n or 0)
+                speeds[(tw, th)] = model_speed(arch, replace(engine, tile=0), (tw, th))
+            speed, setup = speeds[(tw, th)]
+            shapes = min(2, -(-(n or 1) // chunk))  # the first window's shape, and the last one's if shorter
+            secs = (gf / speed + io_seconds_per_frame(src, kind, (ow, oh), o)) * (n or 0) + setup * shapes
             seconds.append(secs)
             mem = (window_bytes(arch, th, tw, window) + output_bytes(h, w, chunk, arch.upscale)) / 2**30
             rate = f"{float(src.rate):.3f} fps" if src.kind == "video" else f"{float(src.rate):g} fps (frames)"
@@ -190,7 +191,7 @@ def describe_plan(jobs: list[tuple[Path, Path]], settings: UpscaleSettings) -> P
             if factor >= 2.0:
                 lines.append(f"warning: {chunk_cost_warning(eng, factor)}")
     measured = "interpolation only" if not arch.flow else (
-        "the model measured at " + ", ".join(f"~{v:.0f} GFLOP/s ({w}x{h})" for (w, h), v in speeds.items()))
+        "the model measured at " + ", ".join(f"~{v:.0f} GFLOP/s ({w}x{h})" for (w, h), (v, _) in speeds.items()))
     lines.append(f"total: {len(jobs)} job(s), ~{format_duration(sum(seconds))} ({measured} on this machine, plus "
                  "decoding and encoding)")
     return Plan("\n".join(lines), seconds)
@@ -211,6 +212,8 @@ def chunk_cost_warning(eng: EngineOptions, factor: float) -> str:
 
 
 def format_duration(seconds: float) -> str:
+    if seconds < 10:
+        return f"{seconds:.1f} s"
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 5400:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -27,48 +27,42 @@ _MIN_SECONDS = 0.3  # repeat short measurements until they add up to this
 _FULL_SIZE_BUDGET = 6.0  # seconds the measurement at the real frame size may take, warm-up included
 
 
-@dataclass(frozen=True)
-class Estimate:
-    model_seconds_per_frame: float
-    io_seconds_per_frame: float  # decoding the input and encoding the output
-
-    @property
-    def seconds_per_frame(self) -> float:
-        return self.model_seconds_per_frame + self.io_seconds_per_frame
-
-
-def _timed(fn, min_seconds: float = _MIN_SECONDS) -> float:
-    """Seconds per call of ``fn``, repeated until ``min_seconds`` have passed (after one warm-up call)."""
+def _timed(fn, min_seconds: float = _MIN_SECONDS) -> tuple[float, float]:
+    """(seconds per call of ``fn``, how much longer the first call took): repeated until ``min_seconds``
+    have passed after that first, warm-up call (which sets up the kernels for the shapes)."""
+    t0 = time.perf_counter()
     fn()
+    first = time.perf_counter() - t0
     calls, t0 = 0, time.perf_counter()
     while True:
         fn()
         calls += 1
         elapsed = time.perf_counter() - t0
         if elapsed >= min_seconds or calls >= 20:
-            return elapsed / calls
+            return elapsed / calls, max(0.0, first - elapsed / calls)
 
 
-def model_gflops_per_second(arch: ArchConfig, options: EngineOptions, size: tuple[int, int]) -> float:
-    """Measured throughput of the engine for ``arch`` (random weights) on ``options``' device and precision,
-    at the LR ``size`` (W, H) the job runs at when that takes a few seconds at most, else on a crop of it
-    (small frames are slower per FLOP, so measuring at the real size matters most for small models)."""
+def model_speed(arch: ArchConfig, options: EngineOptions, size: tuple[int, int]) -> tuple[float, float]:
+    """(GFLOP/s, one-off seconds) of the engine for ``arch`` (random weights) on ``options``' device and
+    precision, measured at the LR ``size`` (W, H) the job runs at when that takes a few seconds at most,
+    else on a crop of it (small frames are slower per FLOP, so the real size matters most for small
+    models). The one-off seconds are the first window's kernel set-up, which a job pays too."""
     if not arch.flow:
-        return float("inf")  # interpolation: no network to speak of
+        return float("inf"), 0.0  # interpolation: no network to speak of
     torch.manual_seed(0)
     up = Upscaler(arch.build(), replace(options, tile=0, outscale=None))
     rng = np.random.default_rng(0)
 
-    def speed(h: int, w: int, min_seconds: float) -> float:
+    def speed(h: int, w: int, min_seconds: float) -> tuple[float, float]:
         frames = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for _ in range(_WRITTEN + _CONTEXT)]
-        seconds = _timed(lambda: up.window(frames, 0, _WRITTEN), min_seconds)
-        return gflops_per_written_frame(arch, h, w, _WRITTEN, _CONTEXT) * _WRITTEN / seconds
+        seconds, setup = _timed(lambda: up.window(frames, 0, _WRITTEN), min_seconds)
+        return gflops_per_written_frame(arch, h, w, _WRITTEN, _CONTEXT) * _WRITTEN / seconds, setup
 
     w, h = size
     crop = speed(min(h, _CROP[0]), min(w, _CROP[1]), _MIN_SECONDS)
     if (h, w) == (min(h, _CROP[0]), min(w, _CROP[1])):
         return crop
-    if 2 * _WRITTEN * gflops_per_written_frame(arch, h, w, _WRITTEN, _CONTEXT) / crop > _FULL_SIZE_BUDGET:
+    if 2 * _WRITTEN * gflops_per_written_frame(arch, h, w, _WRITTEN, _CONTEXT) / crop[0] > _FULL_SIZE_BUDGET:
         return crop
     return speed(h, w, 0.0)
 
