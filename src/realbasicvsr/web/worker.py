@@ -24,7 +24,7 @@ from typing import Callable
 
 from ..checkpoint import load_model
 from ..errors import RealBasicVSRError
-from ..inference import EngineOptions, OutputOptions, Upscaler, UpscaleSettings, upscale
+from ..inference import EngineOptions, OutputOptions, Upscaler, UpscaleSettings, describe_plan, upscale
 from ..io import open_source, write_image
 from .jobs import JobSettings
 
@@ -64,23 +64,17 @@ def run(inp: Path, out: Path, settings: JobSettings, fresh: bool, send: Callable
     if out.exists() and not fresh:  # finished by an earlier run whose report the server never got
         with open_source(out) as src:
             return {"frames": src.num_frames, "seconds": 0.0, "resumed_frames": src.num_frames, "warnings": []}
-    options = UpscaleSettings(
-        model=settings.model,
-        engine=EngineOptions(precision=settings.precision, outscale=settings.outscale,
-                             chunk_frames=settings.chunk_frames or 24),
-        output=OutputOptions(crf=settings.crf, overwrite=fresh, resume=not fresh, progress=False,
-                             on_progress=lambda done, total: send({"progress": [done, total]})),
-        auto_chunk=settings.chunk_frames is None,
-    )
+    options = _upscale_settings(settings, OutputOptions(
+        crf=settings.crf, overwrite=fresh, resume=not fresh, progress=False,
+        on_progress=lambda done, total: send({"progress": [done, total]})))
     r = upscale([inp], out, options, log=sys.stderr).results[0]
     return {"frames": r.frames, "seconds": r.seconds, "resumed_frames": r.resumed_frames, "warnings": r.warnings}
 
 
 def preview(inp: Path, folder: Path, settings: JobSettings) -> dict:
     """Upscale the middle frame of ``inp`` (at most PREVIEW_LATEST_S in) with one neighbour on each side (the
-    model is temporal), write ``before.png``/``after.png`` into ``folder``, and project the full run from the
-    measured speed."""
-    t0 = time.perf_counter()
+    model is temporal), write ``before.png``/``after.png`` into ``folder``, and project the full run with
+    ``--dry-run``'s estimate (the model and the encoder timed on this machine at the job's sizes)."""
     with open_source(inp) as src:
         total = src.num_frames or 1
         target = min(total // 2, round(float(src.rate) * PREVIEW_LATEST_S))
@@ -93,7 +87,6 @@ def preview(inp: Path, folder: Path, settings: JobSettings) -> dict:
     model = load_model(settings.model, progress=False)
     upscaler = Upscaler(model, EngineOptions(precision=settings.precision, outscale=settings.outscale,
                                              even_size=kind == "video"))
-    setup_s = time.perf_counter() - t0
     frames = list(window)
     t1 = time.perf_counter()
     out = upscaler(frames)
@@ -107,16 +100,22 @@ def preview(inp: Path, folder: Path, settings: JobSettings) -> dict:
     folder.mkdir(exist_ok=True)
     write_image(folder / "before.png", frames[pick])
     write_image(folder / "after.png", out[pick])
+    target = folder / ("projected" + {"video": ".mp4", "image": ".png"}.get(kind, ""))  # named only, never written
+    plan = describe_plan([(inp, target)], _upscale_settings(settings))
     return {"frame": last - (len(frames) - 1 - pick), "seconds_per_frame": per_frame,
-            "projected_seconds": setup_s + per_frame * computed_frames(total, settings.chunk_frames or 24),
+            "projected_seconds": plan.seconds[0],
             "width": int(out[pick].shape[1]), "height": int(out[pick].shape[0])}
 
 
-def computed_frames(total: int, chunk: int) -> int:
-    """Frames the model computes for ``total`` frames in chunks of ``chunk``: each chunk's written frames
-    plus the context frames after it (the backward branch's look-ahead), which the last chunk doesn't have."""
-    overlap = EngineOptions().overlap
-    return sum(min(chunk, total - s) + min(overlap, max(0, total - s - chunk)) for s in range(0, total, chunk))
+def _upscale_settings(settings: JobSettings, output: OutputOptions | None = None) -> UpscaleSettings:
+    """The engine's settings for a job of the page (the same for its run and its projected time)."""
+    return UpscaleSettings(
+        model=settings.model,
+        engine=EngineOptions(precision=settings.precision, outscale=settings.outscale,
+                             chunk_frames=settings.chunk_frames or 24),
+        output=output or OutputOptions(crf=settings.crf, progress=False),
+        auto_chunk=settings.chunk_frames is None,
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
