@@ -56,3 +56,26 @@ def test_a_non_finite_window_is_computed_again_in_fp32(capsys):
     assert all(np.array_equal(a, b) for a, b in zip(got, ref))
     Upscaler(net, EngineOptions(device="cpu", precision="fp32"))(frames)
     assert capsys.readouterr().err == ""  # fp32 is never re-run
+
+
+def test_a_window_after_a_reduced_precision_one_can_fall_back_to_fp32(capsys):
+    """The second window overflows; the state carried into it from the first (bf16) window still works
+    in the fp32 re-run, and the stream goes on."""
+    net = load_model(SMALL_WEIGHTS)
+    forward_window = net.forward_window
+    calls = []
+
+    def second_overflows(*args, **kwargs):
+        out, state = forward_window(*args, **kwargs)
+        if torch.is_autocast_enabled("cpu"):
+            calls.append(1)
+            if len(calls) == 2:
+                out = out.clone()
+                out[0, 0, :, :2, :2] = float("inf")
+        return out, state
+
+    net.forward_window = second_overflows
+    up = Upscaler(net, EngineOptions(device="cpu", precision="bf16", chunk_frames=3, overlap=1))
+    chunks = list(up.stream([frame(i) for i in range(9)]))
+    assert [c.start for c in chunks] == [0, 3, 6] and sum(len(c.frames) for c in chunks) == 9
+    assert capsys.readouterr().err.count("computed it again in fp32") == 1

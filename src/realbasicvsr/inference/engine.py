@@ -203,8 +203,8 @@ class Upscaler:
 
         def run(x: torch.Tensor, key: int) -> torch.Tensor:
             prev = state.get(key) if state else None
-            if prev is not None:
-                prev = ForwardState(prev.feat.to(self.device), prev.lr.to(self.device))
+            if prev is not None:  # in fp32 (exact from bf16/fp16), so a window re-run in fp32 can take it too
+                prev = ForwardState(prev.feat.to(self.device, torch.float32), prev.lr.to(self.device, torch.float32))
             with self._autocast(dtype):
                 out, st = self.model.forward_window(x, start, stop, prev)
             if st is not None:  # plain interpolation carries nothing
