@@ -16,7 +16,7 @@ from ..io.clips import clips_in
 from ..io.frames import is_image_path, list_frame_files
 from ..io.source import open_source
 from ..io.video import check_encoder, is_video_path
-from .engine import EngineOptions, Upscaler, output_size, resolve_device, tile_starts
+from .engine import EngineOptions, Upscaler, auto_precision, output_size, resolve_device, tile_starts
 from .job import JobResult, OutputOptions, output_kind, upscale_file
 from .resume import model_identity
 from ..models import Interpolation
@@ -152,7 +152,7 @@ def describe_plan(jobs: list[tuple[Path, Path]], settings: UpscaleSettings) -> P
     arch = _arch_of(settings.model)
     device = resolve_device(rank_device(settings.engine.device))
     engine = replace(settings.engine, device=str(device))
-    precision = Upscaler(Interpolation(), engine).precision
+    precision = auto_precision(device) if engine.precision == "auto" else engine.precision
     speeds: dict[tuple[int, int], tuple[float, float]] = {}  # (GFLOP/s, set-up s), measured once per frame size
     o = settings.output
     lines = [f"model {settings.model} (x{arch.upscale}, mid_channels={arch.mid_channels}, blocks="

@@ -27,7 +27,7 @@ from ..io.frames import IMAGE_EXTENSIONS, read_image, write_image
 from ..io.mux import mux_video
 from ..io.source import FrameSource, check_output_path, open_source, publish, remove_path
 from ..io.video import VideoEncoder, container_format, is_video_path
-from .resume import Manifest, drop_states_before, job_identity, load_state, save_state, work_dir_for
+from .resume import Manifest, drop_states_before, job_identity, load_state, manifest_name, save_state, work_dir_for
 
 
 @dataclass
@@ -226,7 +226,7 @@ def _wait_for_parts(work: Path, world: int, own: Manifest, since: float) -> list
     recorded before ``since`` (this run's start) is an earlier run's: that rank is resuming it."""
     segments = {s["name"]: s for s in own.segments}
     for r in range(1, world):
-        path = work / _manifest_name((r, world))
+        path = work / manifest_name((r, world))
         while True:
             status, segs = Manifest.read_status(path)
             if status == "done":
@@ -236,10 +236,6 @@ def _wait_for_parts(work: Path, world: int, own: Manifest, since: float) -> list
                 raise RealBasicVSRError(f"rank {r} {status}; rerun with --resume once that is fixed")
             time.sleep(0.2)
     return [segments[k] for k in sorted(segments)]
-
-
-def _manifest_name(part: tuple[int, int] | None) -> str:
-    return "manifest.json" if part is None else f"manifest.rank{part[0]}of{part[1]}.json"
 
 
 def _run_stream(source: FrameSource, upscaler, options: OutputOptions, kind: str, work: Path,
@@ -274,7 +270,7 @@ def _interrupted_run(work: Path) -> RealBasicVSRError:
 
 def _open_work(work: Path, ident: dict, options: OutputOptions, part: tuple[int, int] | None = None) -> Manifest:
     if part is not None:  # the folder is shared: each rank looks after its own manifest only
-        name = _manifest_name(part)
+        name = manifest_name(part)
         try:
             work.mkdir(parents=True, exist_ok=True)
         except OSError as e:

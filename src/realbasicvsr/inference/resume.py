@@ -68,6 +68,11 @@ def differences(then: dict, now: dict, prefix: str = "") -> list[str]:
     return out
 
 
+def manifest_name(part: tuple[int, int] | None) -> str:
+    """The manifest's file name: one per job, or one per rank of a video split across ``part[1]`` ranks."""
+    return "manifest.json" if part is None else f"manifest.rank{part[0]}of{part[1]}.json"
+
+
 class Manifest:
     """The work folder's record of settings and finished segments, rewritten atomically after each one."""
 
