@@ -76,14 +76,14 @@ def manifest_name(part: tuple[int, int] | None) -> str:
 class Manifest:
     """The work folder's record of settings and finished segments, rewritten atomically after each one."""
 
-    def __init__(self, work: Path, identity: dict, name: str = "manifest.json") -> None:
+    def __init__(self, work: Path, identity: dict, name: str = manifest_name(None)) -> None:
         self.path = work / name
         self.identity = identity
         self.segments: list[dict] = []
         self.status = "running"  # "done" or "failed: <why>" tell the other ranks of a split video
 
     @classmethod
-    def load(cls, work: Path, identity: dict, name: str = "manifest.json") -> "Manifest":
+    def load(cls, work: Path, identity: dict, name: str = manifest_name(None)) -> "Manifest":
         m = cls(work, identity, name)
         try:
             data = json.loads(m.path.read_text())
