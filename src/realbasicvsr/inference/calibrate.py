@@ -53,17 +53,20 @@ def model_speed(arch: ArchConfig, options: EngineOptions, size: tuple[int, int])
     up = Upscaler(arch.build(), replace(options, tile=0, outscale=None))
     rng = np.random.default_rng(0)
 
+    def window_gflops(h: int, w: int) -> float:
+        # no state is passed to the timed window, so its forward branch starts fresh (carried=False)
+        return gflops_per_written_frame(arch, h, w, _WRITTEN, _CONTEXT, carried=False) * _WRITTEN
+
     def speed(h: int, w: int, min_seconds: float) -> tuple[float, float]:
         frames = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for _ in range(_WRITTEN + _CONTEXT)]
-        # no state is passed, so the forward branch starts fresh: count the window that way (carried=False)
         seconds, setup = _timed(lambda: up.window(frames, 0, _WRITTEN), min_seconds)
-        return gflops_per_written_frame(arch, h, w, _WRITTEN, _CONTEXT, carried=False) * _WRITTEN / seconds, setup
+        return window_gflops(h, w) / seconds, setup
 
     w, h = size
     crop = speed(min(h, _CROP[0]), min(w, _CROP[1]), _MIN_SECONDS)
     if (h, w) == (min(h, _CROP[0]), min(w, _CROP[1])):
         return crop
-    if 2 * _WRITTEN * gflops_per_written_frame(arch, h, w, _WRITTEN, _CONTEXT, carried=False) / crop[0] > _FULL_SIZE_BUDGET:
+    if 2 * window_gflops(h, w) / crop[0] > _FULL_SIZE_BUDGET:
         return crop
     return speed(h, w, 0.0)
 
