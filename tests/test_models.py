@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from realbasicvsr import load_model
+from realbasicvsr.models import blocks
 from realbasicvsr.models import (
     BasicVSRNet,
     PixelShufflePack,
@@ -167,6 +169,23 @@ def test_sequential_cleaning_matches_batched_and_leaves_input_alone(golden, gene
         assert torch.equal(lq, lq_before), f"is_sequential_cleaning={sequential} modified the input"
     assert max_diff(outs[True][0], outs[False][0]) < ATOL
     assert max_diff(outs[True][1], outs[False][1]) < ATOL
+
+
+def test_cleaning_in_groups_of_frames_gives_the_same_numbers(model, golden, monkeypatch):
+    lq = torch.cat([golden["lq"], golden["lq"].flip(1)])  # (2, 5, ...): 10 frames, so groups of 3 leave one over
+    h, w = lq.shape[-2:]
+    calls = []
+    hook = model.image_cleaning.register_forward_pre_hook(lambda module, args: calls.append(len(args[0])))
+    with torch.inference_mode():
+        monkeypatch.setattr(model, "clean_batch_pixels", None)
+        whole, _ = model.clean(lq)
+        assert calls == [10]
+        calls.clear()
+        monkeypatch.setattr(model, "clean_batch_pixels", 3 * h * w + 5)
+        grouped, _ = model.clean(lq)
+    hook.remove()
+    assert calls == [3, 3, 3, 1]
+    assert max_diff(grouped, whole) <= 1e-6
 
 
 @pytest.mark.parametrize("shape", [(1, 2, 3, 17, 23), (1, 1, 3, 17, 23), (2, 2, 3, 1, 5), (1, 3, 3, 33, 8)])
@@ -471,3 +490,82 @@ def test_interpolation_has_no_weights_file():
 
     with pytest.raises(RealBasicVSRError, match="no weights file"):
         resolve_source("bicubic")
+
+
+def _conv_flops(fn) -> int:
+    """FLOPs of the aten convolutions ``fn`` runs (fused oneDNN calls are not aten convolutions)."""
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return sum(n for op, n in counter.get_flop_counts()["Global"].items() if "convolution" in str(op))
+
+
+@pytest.mark.parametrize("upscale", [4, 2, 1])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_head_in_strips_equals_the_head_on_whole_frames(upscale, channels_last, monkeypatch):
+    torch.manual_seed(0)
+    net = BasicVSRNet(mid_channels=8, num_blocks=1, upscale=upscale, head_channels=6).eval()
+    h, w = 13, 10  # 13 LR rows: the last strip is a partial one for every strip height below
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    net = net.to(memory_format=layout)
+    lr = torch.rand(1, 3, h, w)
+    fb, ff = (torch.randn(1, 8, h, w).contiguous(memory_format=layout) for _ in range(2))
+    monkeypatch.setattr(blocks, "FUSE_ON_CPU", False)  # plain convs, so the FLOP counter sees every row computed
+    with torch.inference_mode():
+        net.head_strip_pixels = None
+        whole = net.upsample(lr, fb, ff)
+        whole_flops = _conv_flops(lambda: net.upsample(lr, fb, ff))
+        for lr_rows in (1, 2, 5, 12):
+            net.head_strip_pixels = lr_rows * w * upscale * upscale
+            strips = net.upsample(lr, fb, ff)
+            assert max_diff(strips, whole) <= 1e-6, lr_rows
+            # the strips ran: rows next to each cut are computed twice
+            assert _conv_flops(lambda: net.upsample(lr, fb, ff)) > whole_flops, lr_rows
+        net.head_strip_pixels = 13 * w * upscale * upscale  # one strip covers the frame: the whole-frame path
+        assert _conv_flops(lambda: net.upsample(lr, fb, ff)) == whole_flops
+
+
+def test_fused_cpu_convolutions_give_the_plain_ops_numbers(model, golden, monkeypatch):
+    lq = golden["lq"]
+    with torch.inference_mode():
+        fused = model(lq)
+        fused_flops = _conv_flops(lambda: model(lq))
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            fused_bf16 = model(lq).float()
+    monkeypatch.setattr(blocks, "FUSE_ON_CPU", False)
+    with torch.inference_mode():
+        plain = model(lq)
+        plain_flops = _conv_flops(lambda: model(lq))
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            plain_bf16 = model(lq).float()
+    assert fused_flops < 0.05 * plain_flops  # nearly every conv went through oneDNN's fused call
+    assert max_diff(fused, plain) <= 1e-6
+    assert max_diff(fused, golden["output"]) < ATOL
+    # under autocast the fused convs run in bf16 (not silently in fp32), and no less accurately than the plain ops
+    fused_error, plain_error = (fused_bf16 - fused).abs().mean(), (plain_bf16 - plain).abs().mean()
+    assert fused_error > 1e-4
+    assert fused_error < 1.5 * plain_error
+
+
+def test_conv_fused_falls_back_to_the_plain_ops_with_autograd():
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(4, 5, 3, 1, 1)
+    x = torch.rand(1, 4, 6, 7, requires_grad=True)
+    residual = torch.rand(1, 5, 6, 7)
+    out = blocks.conv_fused(conv, x, residual=residual)
+    out.sum().backward()  # a graph exists: the fused op (no autograd formula) was not used
+    assert max_diff(out.detach(), conv(x).detach() + residual) <= 1e-6
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+
+
+def test_flow_warp_of_bf16_features_lands_on_the_right_pixel_past_256():
+    """Under autocast the features are bf16 and the flow fp32: the pixel grid must not be built in bf16,
+    which cannot hold odd positions past 256 (the warp then sampled a neighbouring pixel)."""
+    x = torch.zeros(1, 1, 2, 600)
+    x[..., 301] = 1.0
+    flow = torch.zeros(1, 2, 600, 2)
+    flow[..., 0] = 1.0  # every pixel samples its right-hand neighbour
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = flow_warp(x.bfloat16(), flow)
+    assert out[0, 0, 0].float().argmax().item() == 300
+    assert out[0, 0, 0, 300].item() == 1.0
+    assert max_diff(flow_warp(x, flow), torch.nn.functional.pad(x[..., 1:], (0, 1))) <= 1e-6

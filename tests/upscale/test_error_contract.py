@@ -166,12 +166,13 @@ def test_cpu_out_of_memory_is_one_line(tmp_path):
     big = tmp_path / "big.png"
     from realbasicvsr.io import write_image
 
-    write_image(big, (np.random.default_rng(0).random((800, 800, 3)) * 255).astype(np.uint8))
-    # the child's address space: what torch and the model need to start, plus 600 MB; the x4 frame needs more
+    write_image(big, (np.random.default_rng(0).random((1400, 1400, 3)) * 255).astype(np.uint8))
+    # the child's address space: what torch and the model need to start, plus 600 MB; one 64-channel map of
+    # this frame is 500 MB, and the x4 output another 94 MB
     r = _run_limited(["upscale", str(big), "-o", str(tmp_path / "big_x4.png"), "-n", str(SMALL_WEIGHTS),
                       "--no-progress", "--no-tile", "--device", "cpu"], "AS", (1200 + 600) << 20)
     assert r.returncode == 2, r.stderr[-2000:]
-    assert "out of memory upscaling 1 frames of 800x800" in _one_line(r.stderr)
+    assert "out of memory upscaling 1 frames of 1400x1400" in _one_line(r.stderr)
     assert "--tile" in r.stderr
     assert not (tmp_path / "big_x4.png").exists()
 

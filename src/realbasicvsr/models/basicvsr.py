@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .blocks import PixelShufflePack, ResidualBlocksWithInputConv
+from .blocks import PixelShufflePack, ResidualBlocksWithInputConv, conv_fused, eager_inference
 from .flow import flow_warp
 from .spynet import SPyNet
 
@@ -22,6 +22,49 @@ class ForwardState:
 
     feat: torch.Tensor  # (N, C, H, W): its propagated feature
     lr: torch.Tensor  # (N, 3, H, W): that frame's input, for the flow to the next window's first frame
+
+
+# One head stage: a 3x3 conv, its activation (or None), then a pixel shuffle by this factor (1: none). The
+# activation is pointwise, so applying it before the shuffle instead of after gives the same numbers.
+HeadStage = tuple[nn.Conv2d, "nn.Module | None", int]
+
+
+def _conv_rows(stage: HeadStage, x: torch.Tensor, x_top: int, height: int, top: int, bottom: int) -> torch.Tensor:
+    """Rows ``[top, bottom)`` of the 3x3 conv + activation of ``stage`` applied to X, where X has ``height``
+    rows and ``x`` holds its rows from ``x_top`` on. Zero padding applies only at X's own edges, so the strip
+    equals that part of the whole-image result."""
+    conv, act, _ = stage
+    lo, hi = max(top - 1, 0), min(bottom + 1, height)
+    part = x[:, :, lo - x_top:hi - x_top]
+    if top == 0 or bottom == height:  # an image edge: pad both ends, drop the row computed past the cut
+        return conv_fused(conv, part, act, padding=(1, 1))[:, :, top - lo:bottom - lo]
+    return conv_fused(conv, part, act, padding=(0, 1))
+
+
+def _head_rows(stages: list[HeadStage], x: torch.Tensor, top: int, bottom: int) -> torch.Tensor:
+    """Output rows ``[top, bottom)`` of the head ``stages`` applied to ``x``.
+
+    Works back from the wanted rows to the rows each stage needs (divided by each pixel shuffle, one more on
+    each side per conv), then computes only those."""
+    heights = [x.shape[-2]]  # heights[k]: rows of stage k's input
+    for _, _, shuffle in stages:
+        heights.append(heights[-1] * shuffle)
+    wanted = [(top, bottom)]  # wanted[k]: rows of stage k's input; built from the last stage back
+    for (_, _, shuffle), height in zip(reversed(stages), reversed(heights[:-1])):
+        lo, hi = wanted[0]
+        lo, hi = lo // shuffle, -(-hi // shuffle)  # rows of the conv's output
+        wanted.insert(0, (max(lo - 1, 0), min(hi + 1, height)))
+    x_top, x_bottom = wanted[0]
+    x = x[:, :, x_top:x_bottom]
+    for k, stage in enumerate(stages):
+        lo, hi = wanted[k + 1]
+        shuffle = stage[2]
+        conv_lo, conv_hi = lo // shuffle, -(-hi // shuffle)
+        x = _conv_rows(stage, x, x_top, heights[k], conv_lo, conv_hi)
+        if shuffle > 1:
+            x = F.pixel_shuffle(x, shuffle)[:, :, lo - conv_lo * shuffle:hi - conv_lo * shuffle]
+        x_top = lo
+    return x
 
 
 class BasicVSRNet(nn.Module):
@@ -56,6 +99,10 @@ class BasicVSRNet(nn.Module):
         # < 1: SPyNet runs on frames downscaled by this factor and its flow is upsampled back (SPyNet is most
         # of a small model's cost); 1 is the reference. See MODEL_CARD.md for what 0.5 costs in quality.
         self.flow_scale = 1.0
+        # Inference runs the head in strips of about this many output pixels (None: whole frames). A 720x1280
+        # 64-channel map is 236 MB; a 3x3 conv on 24 rows of it runs ~1.4x faster than on all of it (Zen 4,
+        # docs/performance.md), which outweighs recomputing the few rows where strips meet.
+        self.head_strip_pixels: int | None = 65536
         self.backward_resblocks = ResidualBlocksWithInputConv(mid_channels + 3, mid_channels, num_blocks)
         self.forward_resblocks = ResidualBlocksWithInputConv(mid_channels + 3, mid_channels, num_blocks)
         self.fusion = nn.Conv2d(mid_channels * 2, mid_channels, 1, 1, 0, bias=True)
@@ -108,17 +155,60 @@ class BasicVSRNet(nn.Module):
         flow = F.interpolate(flow, size=(h, w), mode="bilinear", align_corners=False)
         return flow * flow.new_tensor([w / ws, h / hs]).view(1, 2, 1, 1)
 
-    def upsample(self, lr: torch.Tensor, feat_backward: torch.Tensor, feat_forward: torch.Tensor) -> torch.Tensor:
-        """The head for one frame: fused features -> residual over the bilinear x``upscale`` of ``lr``."""
-        out = self.lrelu(self.fusion(torch.cat([feat_backward, feat_forward], dim=1)))
+    def _head_stages(self) -> list[HeadStage]:
+        """The head after the fusion conv, in order (see ``HeadStage``)."""
+        stages: list[HeadStage] = []
         for shuffle in (self.upsample1, self.upsample2):
             if shuffle is not None:
-                out = self.lrelu(shuffle(out))
-        out = self.lrelu(self.conv_hr(out))
-        out = self.conv_last(out)
-        if self.upscale == 1:
-            return out + lr
-        return out + F.interpolate(lr, scale_factor=self.upscale, mode="bilinear", align_corners=False)
+                stages.append((shuffle.upsample_conv, self.lrelu, shuffle.scale_factor))
+        return stages + [(self.conv_hr, self.lrelu, 1), (self.conv_last, None, 1)]
+
+    def upsample(self, lr: torch.Tensor, feat_backward: torch.Tensor, feat_forward: torch.Tensor) -> torch.Tensor:
+        """The head for one frame: fused features -> residual over the bilinear x``upscale`` of ``lr``.
+
+        In eager inference (``blocks.eager_inference``), frames whose output exceeds ``head_strip_pixels`` are
+        computed in horizontal strips (``_head_rows``): the same numbers, but each strip's maps stay in cache.
+        """
+        fused = conv_fused(self.fusion, torch.cat([feat_backward, feat_forward], dim=1), self.lrelu)
+        s = self.upscale
+        base = lr if s == 1 else F.interpolate(lr, scale_factor=s, mode="bilinear", align_corners=False)
+        stages = self._head_stages()
+        h, w = fused.shape[-2:]
+        # strips of whole LR rows (a multiple of s output rows), so neighbouring strips share no shuffled row
+        rows = None if self.head_strip_pixels is None else max(1, self.head_strip_pixels // (w * s * s)) * s
+        if not eager_inference() or rows is None or rows >= h * s:
+            out = fused
+            for conv, act, shuffle in stages:
+                out = conv_fused(conv, out, act)
+                out = F.pixel_shuffle(out, shuffle) if shuffle > 1 else out
+            return out + base
+        base = base.clone() if s == 1 else base  # the sum is written into it, strip by strip
+        for top in range(0, h * s, rows):
+            bottom = min(top + rows, h * s)
+            base[..., top:bottom, :] += _head_rows(stages, fused, top, bottom)
+        return base
+
+    def _step_inputs(self, lrs: torch.Tensor):
+        """A function (frame, feature) -> the propagation's input ``cat([frame, feature], 1)``.
+
+        In eager inference it fills one preallocated buffer instead, in the convs' memory format and autocast
+        dtype, so no step allocates or converts a (C + 3)-channel map."""
+        if not eager_inference():
+            return lambda lr, feat: torch.cat([lr, feat], dim=1)
+        n, _, _, h, w = lrs.shape
+        device = lrs.device.type
+        dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else lrs.dtype
+        weight = self.backward_resblocks.main[0].weight
+        layout = torch.channels_last if weight.is_contiguous(memory_format=torch.channels_last) else None
+        buf = lrs.new_empty(n, 3 + self.mid_channels, h, w, dtype=dtype)
+        buf = buf if layout is None else buf.contiguous(memory_format=layout)
+
+        def fill(lr: torch.Tensor, feat: torch.Tensor) -> torch.Tensor:
+            buf[:, :3].copy_(lr)
+            buf[:, 3:].copy_(feat)
+            return buf
+
+        return fill
 
     def forward(self, lrs: torch.Tensor) -> torch.Tensor:
         return self.forward_window(lrs)[0]
@@ -146,12 +236,13 @@ class BasicVSRNet(nn.Module):
                 prev = self._flow_input(state.lr.unsqueeze(1))
                 flows_forward = self._pair_flows(small[:, :stop], torch.cat([prev, small[:, :stop - 1]], 1), h, w)
 
+        step_input = self._step_inputs(lrs)
         backward_feats: list[torch.Tensor | None] = [None] * (stop - start)
         feat = lrs.new_zeros(n, self.mid_channels, h, w)
         for i in range(t - 1, start - 1, -1):
             if i < t - 1:
                 feat = flow_warp(feat, flows_backward[:, i - start].permute(0, 2, 3, 1))
-            feat = self.backward_resblocks(torch.cat([lrs[:, i], feat], dim=1))
+            feat = self.backward_resblocks(step_input(lrs[:, i], feat))
             if i < stop:
                 backward_feats[i - start] = feat
 
@@ -161,7 +252,7 @@ class BasicVSRNet(nn.Module):
         for i in range(stop):
             if i + shift > 0:
                 feat = flow_warp(feat, flows_forward[:, i - 1 + shift].permute(0, 2, 3, 1))
-            feat = self.forward_resblocks(torch.cat([lrs[:, i], feat], dim=1))
+            feat = self.forward_resblocks(step_input(lrs[:, i], feat))
             if i < start:
                 continue
             frame = self.upsample(lrs[:, i], backward_feats[i - start], feat)

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .blocks import conv_fused
 from .flow import flow_warp
 
 
@@ -18,8 +19,7 @@ class _ConvBlock(nn.Module):
         self.activate = nn.ReLU(inplace=False) if relu else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.conv(x)
-        return self.activate(x) if self.activate is not None else x
+        return conv_fused(self.conv, x, self.activate)
 
 
 class SPyNetBasicModule(nn.Module):
