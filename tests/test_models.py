@@ -569,3 +569,34 @@ def test_flow_warp_of_bf16_features_lands_on_the_right_pixel_past_256():
     assert out[0, 0, 0].float().argmax().item() == 300
     assert out[0, 0, 0, 300].item() == 1.0
     assert max_diff(flow_warp(x, flow), torch.nn.functional.pad(x[..., 1:], (0, 1))) <= 1e-6
+
+
+def test_conv_fused_falls_back_for_good_where_onednn_refuses_the_fusion(monkeypatch):
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(4, 5, 3, 1, 1)
+    x = torch.rand(1, 4, 6, 7)
+    calls = []
+
+    def refuse(*args):
+        calls.append(1)
+        raise RuntimeError("mkldnn_convolution_pointwise: unsupported post-op on this CPU")
+
+    monkeypatch.setattr(blocks, "_fused_call", refuse)
+    monkeypatch.setattr(blocks, "FUSE_ON_CPU", True)
+    with torch.inference_mode():
+        with pytest.warns(RuntimeWarning, match="fused CPU convolutions are not available"):
+            out = blocks.conv_fused(conv, x, torch.nn.ReLU())
+        again = blocks.conv_fused(conv, x, torch.nn.ReLU())  # no second try, no second warning
+        assert max_diff(out, torch.relu(conv(x))) <= 1e-6 and torch.equal(out, again)
+    assert calls == [1] and blocks.FUSE_ON_CPU is False
+
+
+def test_conv_fused_lets_out_of_memory_through(monkeypatch):
+    def oom(*args):
+        raise RuntimeError("DefaultCPUAllocator: not enough memory: you tried to allocate 1 GB")
+
+    monkeypatch.setattr(blocks, "_fused_call", oom)
+    monkeypatch.setattr(blocks, "FUSE_ON_CPU", True)
+    with torch.inference_mode(), pytest.raises(RuntimeError, match="not enough memory"):
+        blocks.conv_fused(torch.nn.Conv2d(4, 5, 3, 1, 1), torch.rand(1, 4, 6, 7))
+    assert blocks.FUSE_ON_CPU is True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -15,6 +17,26 @@ def eager_inference() -> bool:
     """True when no autograd graph, tracer (ONNX export) or compiler watches: then the models may take their
     inference-only fast paths (fused convs, the head in strips, grouped cleaning, one propagation buffer)."""
     return not (torch.is_grad_enabled() or torch.jit.is_tracing() or torch.compiler.is_compiling())
+
+
+def _fused_call(conv, x, w, b, pad, act, residual) -> torch.Tensor:
+    args = (list(pad), list(conv.stride), list(conv.dilation), conv.groups)
+    if residual is not None:
+        return torch.ops.mkldnn._convolution_pointwise.binary(x, residual, w, b, *args, "add", None, None, [], None)
+    if act is None:
+        attr, scalars = "none", []
+    elif isinstance(act, nn.LeakyReLU):
+        attr, scalars = "leaky_relu", [act.negative_slope]
+    else:
+        attr, scalars = "relu", []
+    return torch.ops.mkldnn._convolution_pointwise(x, w, b, *args, attr, scalars, "")
+
+
+def _disable_fusion(error: RuntimeError) -> None:
+    global FUSE_ON_CPU
+    FUSE_ON_CPU = False
+    warnings.warn(f"fused CPU convolutions are not available here ({str(error).splitlines()[0]}); "
+                  "using the plain ops", RuntimeWarning, stacklevel=3)
 
 
 def conv_fused(
@@ -41,17 +63,12 @@ def conv_fused(
             residual = None if residual is None else residual.to(dtype)
         if x.dtype == w.dtype and x.dtype in (torch.float32, torch.bfloat16) and (
                 residual is None or residual.dtype == x.dtype):
-            args = (list(pad), list(conv.stride), list(conv.dilation), conv.groups)
-            if residual is not None:
-                return torch.ops.mkldnn._convolution_pointwise.binary(
-                    x, residual, w, b, *args, "add", None, None, [], None)
-            if act is None:
-                attr, scalars = "none", []
-            elif isinstance(act, nn.LeakyReLU):
-                attr, scalars = "leaky_relu", [act.negative_slope]
-            else:
-                attr, scalars = "relu", []
-            return torch.ops.mkldnn._convolution_pointwise(x, w, b, *args, attr, scalars, "")
+            try:
+                return _fused_call(conv, x, w, b, pad, act, residual)
+            except RuntimeError as e:  # a build or CPU whose oneDNN lacks this fusion: the plain ops from now on
+                if "memory" in str(e).lower():
+                    raise
+                _disable_fusion(e)
     y = F.conv2d(x, w, b, conv.stride, pad, conv.dilation, conv.groups)
     if residual is not None:
         return residual + y
