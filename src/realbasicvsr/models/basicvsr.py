@@ -99,9 +99,9 @@ class BasicVSRNet(nn.Module):
         # < 1: SPyNet runs on frames downscaled by this factor and its flow is upsampled back (SPyNet is most
         # of a small model's cost); 1 is the reference. See MODEL_CARD.md for what 0.5 costs in quality.
         self.flow_scale = 1.0
-        # Inference runs the head in strips of about this many output pixels (None: whole frames). A 720x1280
-        # 64-channel map is 236 MB; a 3x3 conv on 24 rows of it runs ~1.4x faster than on all of it (Zen 4,
-        # docs/performance.md), which outweighs recomputing the few rows where strips meet.
+        # CPU inference runs the head in strips of about this many output pixels (None: whole frames). A
+        # 720x1280 64-channel map is 236 MB; a 3x3 conv on 24 rows of it runs ~1.4x faster than on all of it
+        # (Zen 4, docs/performance.md), which outweighs recomputing the few rows where strips meet.
         self.head_strip_pixels: int | None = 65536
         self.backward_resblocks = ResidualBlocksWithInputConv(mid_channels + 3, mid_channels, num_blocks)
         self.forward_resblocks = ResidualBlocksWithInputConv(mid_channels + 3, mid_channels, num_blocks)
@@ -166,8 +166,9 @@ class BasicVSRNet(nn.Module):
     def upsample(self, lr: torch.Tensor, feat_backward: torch.Tensor, feat_forward: torch.Tensor) -> torch.Tensor:
         """The head for one frame: fused features -> residual over the bilinear x``upscale`` of ``lr``.
 
-        In eager inference (``blocks.eager_inference``), frames whose output exceeds ``head_strip_pixels`` are
-        computed in horizontal strips (``_head_rows``): the same numbers, but each strip's maps stay in cache.
+        On the CPU in eager inference (``blocks.eager_inference``), frames whose output exceeds
+        ``head_strip_pixels`` are computed in horizontal strips (``_head_rows``): the same numbers, but each
+        strip's maps stay in cache. GPUs get whole frames (not measured there: no GPU was available).
         """
         fused = conv_fused(self.fusion, torch.cat([feat_backward, feat_forward], dim=1), self.lrelu)
         s = self.upscale
@@ -176,7 +177,7 @@ class BasicVSRNet(nn.Module):
         h, w = fused.shape[-2:]
         # strips of whole LR rows (a multiple of s output rows), so neighbouring strips share no shuffled row
         rows = None if self.head_strip_pixels is None else max(1, self.head_strip_pixels // (w * s * s)) * s
-        if not eager_inference() or rows is None or rows >= h * s:
+        if not eager_inference() or fused.device.type != "cpu" or rows is None or rows >= h * s:
             out = fused
             for conv, act, shuffle in stages:
                 out = conv_fused(conv, out, act)

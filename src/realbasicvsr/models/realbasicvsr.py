@@ -44,9 +44,9 @@ class RealBasicVSRNet(nn.Module):
         self.basicvsr = BasicVSRNet(mid_channels, num_propagation_blocks, upscale, head_channels)
         if is_fix_cleaning:
             self.image_cleaning.requires_grad_(False)
-        # In eager inference the cleaning runs on groups of frames of at most this many pixels (None: all at
-        # once). Convs on one 180x320 frame at a time ran ~1.3x faster than on five at once (the maps stay in
-        # cache; docs/performance.md); the numbers are the same.
+        # In eager inference on the CPU the cleaning runs on groups of frames of at most this many pixels
+        # (None: all at once). Convs on one 180x320 frame at a time ran ~1.3x faster than on five at once (the
+        # maps stay in cache; docs/performance.md); the numbers are the same. GPUs keep the whole batch.
         self.clean_batch_pixels: int | None = 65536
 
     def clean(self, lqs: torch.Tensor) -> tuple[torch.Tensor, int]:
@@ -58,7 +58,7 @@ class RealBasicVSRNet(nn.Module):
             else:
                 flat = lqs.reshape(-1, c, h, w)
                 group = len(flat)
-                if eager_inference() and self.clean_batch_pixels is not None:
+                if eager_inference() and lqs.device.type == "cpu" and self.clean_batch_pixels is not None:
                     group = max(1, self.clean_batch_pixels // (h * w))
                 residues = torch.cat([self.image_cleaning(flat[i:i + group]) for i in range(0, len(flat), group)])
                 residues = residues.view(n, t, c, h, w)
