@@ -8,6 +8,7 @@ import torch
 from upscale_media import SMALL_WEIGHTS, frame, psnr, write_frames
 
 from realbasicvsr import load_model
+from realbasicvsr.models import ForwardState, RealBasicVSRNet
 from realbasicvsr.inference import EngineOptions, OutputOptions, Upscaler, upscale_file
 from realbasicvsr.inference.engine import iter_windows, run_tiled, tile_starts
 from realbasicvsr.io import read_image
@@ -116,3 +117,77 @@ def test_tiled_close_to_untiled(tmp_path, model):
     p = psnr(np.stack(tiled), np.stack(whole))
     print(f"tiled (32 px, overlap 16) vs untiled: {p:.2f} dB")
     assert p >= 40.0
+
+
+def _counting(model):
+    """Count the frames the cleaning module and the flow network see (forward pre-hooks on both)."""
+    seen = {"cleaned": 0, "pairs": 0}
+    hooks = [
+        model.image_cleaning.register_forward_pre_hook(lambda m, a: seen.__setitem__("cleaned", seen["cleaned"] + len(a[0]))),
+        model.basicvsr.spynet.register_forward_pre_hook(lambda m, a: seen.__setitem__("pairs", seen["pairs"] + len(a[0]))),
+    ]
+    return seen, hooks
+
+
+def _noisy_frames(n: int) -> list[np.ndarray]:
+    """Moving frames with noise that grows along the clip, so the cleaning residue differs window by window."""
+    rng = np.random.default_rng(0)
+    return [np.clip(frame(i).astype(np.float32) + rng.normal(0, 1 + 2.5 * i, frame(i).shape), 0, 255).astype(np.uint8)
+            for i in range(n)]
+
+
+def _stream(model, frames, **opts):
+    up = Upscaler(model, EngineOptions(device="cpu", **opts))
+    return [f for c in up.stream(frames) for f in c.frames]
+
+
+@pytest.mark.parametrize("tile", [0, 32])
+def test_right_context_is_cleaned_and_flowed_once_with_the_same_output(model, monkeypatch, tile):
+    """The next window starts with the previous window's right context: its cleaning and backward flows are
+    carried in the state, so every frame is cleaned once and every flow pair computed once per direction
+    (as on the whole clip), and the frames are those of recomputing them, but for rounding: a conv over 8
+    frames rounds a frame's numbers unlike one over 3 (1.5e-7 measured), which moves the odd pixel by one
+    level (reusing the wrong frames or flows moves thousands)."""
+    n, frames = 16, _noisy_frames(16)
+    seen, hooks = _counting(model)
+    try:
+        reused = _stream(model, frames, chunk_frames=5, overlap=3, tile=tile, tile_overlap=8)
+        counted = dict(seen)
+        seen.update(cleaned=0, pairs=0)
+        with monkeypatch.context() as m:
+            m.setattr(ForwardState, "reusable", lambda self, lrs, ahead: 0)
+            recomputed = _stream(model, frames, chunk_frames=5, overlap=3, tile=tile, tile_overlap=8)
+    finally:
+        for h in hooks:
+            h.remove()
+    tiles = 1 if not tile else len(tile_starts(48, 32, 8)) * len(tile_starts(64, 32, 8))
+    assert counted == {"cleaned": n * tiles, "pairs": 2 * (n - 1) * tiles}
+    # windows [0,8) [5,13) [10,16) [15,16): 8 + 8 + 6 + 1 frames, 7 + 7 + 5 + 0 backward pairs
+    assert seen == {"cleaned": 23 * tiles, "pairs": (19 + n - 1) * tiles}
+    diff = np.abs(np.stack(reused).astype(int) - np.stack(recomputed))
+    assert diff.max() <= 1 and (diff > 0).mean() < 1e-4
+
+
+def test_reuse_follows_the_cleaning_passes_of_each_window(model, monkeypatch):
+    """With a threshold that stops some windows after one cleaning pass and not others, the carried
+    cleaning takes the same stop decisions as cleaning every window from scratch, so the frames match."""
+    frames = _noisy_frames(16)
+    passes = []
+    clean = RealBasicVSRNet._clean
+
+    def recording(self, lqs, known=None):
+        out = clean(self, lqs, known)
+        passes.append(out[1])
+        return out
+
+    with torch.no_grad():
+        x = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).float().div(255)[None]
+        means = [model.image_cleaning(x[0, i:i + 8]).abs().mean().item() for i in (0, 5, 10)]
+    monkeypatch.setattr(model, "dynamic_refine_thres", (means[0] + means[2]) / 2)
+    monkeypatch.setattr(RealBasicVSRNet, "_clean", recording)
+    reused = _stream(model, frames, chunk_frames=5, overlap=3)
+    assert 1 in passes and max(passes) > 1, passes
+    monkeypatch.setattr(ForwardState, "reusable", lambda self, lrs, ahead: 0)
+    recomputed = _stream(model, frames, chunk_frames=5, overlap=3)
+    diff = np.abs(np.stack(reused).astype(int) - np.stack(recomputed))  # rounding only: see the test above
+    assert diff.max() <= 1 and (diff > 0).mean() < 1e-4

@@ -224,11 +224,13 @@ def test_an_image_input_still_writes_an_image(tmp_path):
 
 def test_settings_that_multiply_the_cost_are_warned_about(tmp_path, capsys):
     src = write_video(tmp_path / "in.mp4", 30, audio=False)
-    args = ["upscale", str(src), "-o", str(tmp_path / "out.mp4"), "-n", str(SMALL_WEIGHTS), "--no-progress"]
+    args = ["upscale", str(src), "-o", str(tmp_path / "out.mp4"), "-n", "realbasicvsr_lite_x4", "--no-progress"]
     assert main([*args, "--dry-run", "--chunk-frames", "2", "--overlap", "30"]) == 0
     out = capsys.readouterr().out
     factor = float(out.split("costs ")[1].split("x the compute")[0])
-    assert 3.5 < factor < 6  # 28 context frames cleaned and propagated backward for every 2 written ones
+    # 28 context frames propagated backward for every 2 written ones (cleaned and flowed once, carried):
+    # 2.25x counted for this model (7.7x if the context's cleaning and flows were recomputed too)
+    assert 2.1 < factor < 2.4
     assert main([*args, "--dry-run"]) == 0  # the defaults cost about what the whole clip at once does
     assert "warning" not in capsys.readouterr().out
 

@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 import pytest
+from safetensors import safe_open
 from upscale_media import SMALL_WEIGHTS, decode, write_video
 
 from realbasicvsr import load_model
@@ -151,7 +152,7 @@ def test_frame_folder_output_resumes_after_a_crash(tmp_path):
     from realbasicvsr.io import read_image
 
     src = write_frames(tmp_path / "in", 10)
-    eng = EngineOptions(device="cpu", chunk_frames=3, overlap=1)
+    eng = EngineOptions(device="cpu", chunk_frames=3, overlap=2)
     up = Upscaler(load_model(SMALL_WEIGHTS), eng)
     crashing = CrashingUpscaler(load_model(SMALL_WEIGHTS), eng, crash_at=3)
     out = tmp_path / "out"
@@ -161,8 +162,16 @@ def test_frame_folder_output_resumes_after_a_crash(tmp_path):
     assert not out.exists()
     work = tmp_path / ".out.realbasicvsr-work"
     (work / "frames" / "00000007.png").write_bytes(b"half-written frame of the crashed chunk")
+    # the saved state holds the cleaned right context of the last finished window and its flows, too
+    with safe_open(str(work / "state_000001.safetensors"), framework="pt") as f:
+        assert {k.split(".", 1)[1] for k in f.keys()} == {"feat", "lr", "ahead", "ahead_flows", "ahead_raw", "ahead_residue"}
+    cleaned = []
+    hook = up.model.image_cleaning.register_forward_pre_hook(lambda m, a: cleaned.append(len(a[0])))
     res = upscale_file(src, out, up, replace(opts, resume=True))
+    hook.remove()
     assert res.resumed_frames == 6 and res.frames == 10
+    # windows [0,5) [3,8) cleaned frames 0-7 before the crash; the resumed run cleans only frames 8 and 9
+    assert sum(cleaned) == 2
     ref = upscale_file(src, tmp_path / "ref", up, opts)
     assert ref.frames == 10
     names = sorted(p.name for p in out.iterdir())

@@ -137,7 +137,8 @@ def auto_precision(device: torch.device) -> str:
 
 
 def _all_finite(out: torch.Tensor, state: dict[int, ForwardState]) -> bool:
-    return bool(torch.isfinite(out).all()) and all(bool(torch.isfinite(st.feat).all()) for st in state.values())
+    return bool(torch.isfinite(out).all()) and all(
+        bool(torch.isfinite(t).all()) for st in state.values() for t in st.tensors().values())
 
 
 def _is_out_of_memory(e: BaseException) -> bool:
@@ -204,7 +205,7 @@ class Upscaler:
         def run(x: torch.Tensor, key: int) -> torch.Tensor:
             prev = state.get(key) if state else None
             if prev is not None:  # in fp32 (exact from bf16/fp16), so a window re-run in fp32 can take it too
-                prev = ForwardState(prev.feat.to(self.device, torch.float32), prev.lr.to(self.device, torch.float32))
+                prev = prev.to(self.device)
             with self._autocast(dtype):
                 out, st = self.model.forward_window(x, start, stop, prev)
             if st is not None:  # plain interpolation carries nothing

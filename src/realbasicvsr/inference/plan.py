@@ -34,16 +34,22 @@ def gflops_per_written_frame(
 ) -> float:
     """Forward GFLOP per written frame for the streaming engine: windows of ``chunk`` written frames and
     ``context`` frames after them; cleaning, flow and the backward branch see the whole window, the forward
-    branch (its state ``carried`` from the previous window) and the head only the written frames."""
+    branch (its state ``carried`` from the previous window) and the head only the written frames. A carried
+    state also holds the previous window's right context (this window's first ``context`` frames) cleaned in
+    one pass, with its backward flows, so in steady state only ``chunk`` new frames are cleaned and only
+    ``chunk`` new backward pairs are computed (unless cleaning takes several ``passes``)."""
     c = arch.mid_channels
     clean = _resblocks_macs(3, c, arch.num_cleaning_blocks) + 9 * c * 3
     branch = _resblocks_macs(c + 3, c, arch.num_propagation_blocks)
     head = _head_macs(c, arch.head_channels, arch.upscale)
     window = chunk + context
     hp, wp = (height + 31) // 32 * 32, (width + 31) // 32 * 32
-    pairs = (window - 1) + (chunk if carried else chunk - 1)
+    reuse = carried and passes == 1 and context > 0
+    backward_pairs = chunk if reuse else window - 1
+    pairs = backward_pairs + (chunk if carried else chunk - 1)
     flow = _SPYNET_MACS_PER_PIXEL * hp * wp * pairs if arch.flow else 0.0
-    macs = (clean * passes * window + branch * (window + chunk) + head * chunk) * height * width + flow
+    cleaned = chunk if reuse else window
+    macs = (clean * passes * cleaned + branch * (window + chunk) + head * chunk) * height * width + flow
     return 2 * macs / 1e9 / chunk
 
 

@@ -128,7 +128,7 @@ def save_state(work: Path, index: int, state: dict[int, ForwardState] | None) ->
 
     tensors, meta = {}, {}
     for key, st in state.items():
-        for name, t in (("feat", st.feat), ("lr", st.lr)):
+        for name, t in st.tensors().items():
             tensors[f"{key}.{name}"] = t.detach().contiguous().cpu()
             meta[f"{key}.{name}"] = json.dumps(list(t.stride()))
     atomic_write(work / f"state_{index:06d}.safetensors", lambda tmp: save_file(tensors, str(tmp), metadata=meta))
@@ -158,6 +158,7 @@ def load_state(work: Path, index: int) -> dict[int, ForwardState] | None:
     try:
         with safe_open(str(path), framework="pt") as f:
             keys = sorted({int(k.split(".")[0]) for k in f.keys()})
-            return {k: ForwardState(restore(f, f"{k}.feat"), restore(f, f"{k}.lr")) for k in keys}
+            names = {k: [n.split(".", 1)[1] for n in f.keys() if n.split(".")[0] == str(k)] for k in keys}
+            return {k: ForwardState(**{n: restore(f, f"{k}.{n}") for n in names[k]}) for k in keys}
     except Exception as e:  # noqa: BLE001 - a damaged state file is a reason to refuse, not to crash
         raise RealBasicVSRError(f"cannot resume: {path} is damaged ({type(e).__name__}); use --overwrite to start over") from e

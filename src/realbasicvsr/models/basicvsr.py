@@ -5,7 +5,7 @@ The reference head is x4; x2 and x1 heads (fewer pixel-shuffle stages) are addit
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 import torch.nn.functional as F
@@ -18,10 +18,33 @@ from .spynet import SPyNet
 
 @dataclass
 class ForwardState:
-    """The forward branch after the last frame a window wrote, carried into the next window."""
+    """The forward branch after the last frame a window wrote, carried into the next window, and the work
+    already done on that window's right context (the next window's first frames), so it is not redone."""
 
     feat: torch.Tensor  # (N, C, H, W): its propagated feature
     lr: torch.Tensor  # (N, 3, H, W): that frame's input, for the flow to the next window's first frame
+    ahead: torch.Tensor | None = None  # (N, K, 3, H, W): the inputs of the K frames after it in the window
+    ahead_flows: torch.Tensor | None = None  # (N, K-1, 2, H, W): the backward flows between those frames
+    ahead_raw: torch.Tensor | None = None  # RealBasicVSR: those frames before cleaning (``ahead`` is after)
+    ahead_residue: torch.Tensor | None = None  # RealBasicVSR: (N, K) fp32, their cleaning residues' abs sums
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """The fields that are set, by name (what a resume file stores)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+    def to(self, device: torch.device) -> "ForwardState":
+        """On ``device``; the feature and frame in fp32 (exact from bf16/fp16), the rest as computed."""
+        moved = {k: v.to(device) for k, v in self.tensors().items()}
+        moved["feat"], moved["lr"] = moved["feat"].float(), moved["lr"].float()
+        return ForwardState(**moved)
+
+    def reusable(self, lrs: torch.Tensor, ahead: torch.Tensor | None) -> int:
+        """How many first frames of ``lrs`` are the ``ahead`` frames (0 unless all of them are, unchanged)."""
+        if ahead is None or ahead.shape[1] == 0 or ahead.shape[1] > lrs.shape[1]:
+            return 0
+        k = ahead.shape[1]
+        same = ahead.shape == lrs[:, :k].shape and ahead.device == lrs.device
+        return k if same and torch.equal(lrs[:, :k], ahead.to(lrs.dtype)) else 0
 
 
 # One head stage: a 3x3 conv, its activation (or None), then a pixel shuffle by this factor (1: none). The
@@ -230,7 +253,13 @@ class BasicVSRNet(nn.Module):
             raise ValueError(f"write range [{start}, {stop}) is not inside a window of {t} frames")
         with torch.set_grad_enabled(self.flow_gradient and torch.is_grad_enabled()):
             small = self._flow_input(lrs)
-            flows_backward = self._pair_flows(small[:, start:-1], small[:, start + 1:], h, w)
+            # the previous window's right context is this window's start: its backward flows are known
+            k = state.reusable(lrs, state.ahead) if state is not None and start == 0 else 0
+            if k > 1 and state.ahead_flows is not None and state.ahead_flows.shape[1] == k - 1:
+                new = self._pair_flows(small[:, k - 1:-1], small[:, k:], h, w)
+                flows_backward = torch.cat([state.ahead_flows.to(new.dtype), new], 1)
+            else:
+                flows_backward = self._pair_flows(small[:, start:-1], small[:, start + 1:], h, w)
             if state is None:
                 flows_forward = self._pair_flows(small[:, 1:stop], small[:, :stop - 1], h, w)
             else:  # one more pair: this window's first frame against the previous window's last
@@ -261,4 +290,7 @@ class BasicVSRNet(nn.Module):
             if out is None:
                 out = frame.new_empty(n, stop - start, *frame.shape[1:])
             out[:, i - start] = frame
-        return out, ForwardState(feat, lrs[:, stop - 1].clone())
+        ahead = flows = None
+        if stop < t:  # this window's right context: the next window's first frames
+            ahead, flows = lrs[:, stop:].clone(), flows_backward[:, stop - start:].clone()
+        return out, ForwardState(feat, lrs[:, stop - 1].clone(), ahead, flows)

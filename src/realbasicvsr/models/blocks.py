@@ -32,11 +32,15 @@ def _fused_call(conv, x, w, b, pad, act, residual) -> torch.Tensor:
     return torch.ops.mkldnn._convolution_pointwise(x, w, b, *args, attr, scalars, "")
 
 
-def _disable_fusion(error: RuntimeError) -> None:
-    global FUSE_ON_CPU
-    FUSE_ON_CPU = False
-    warnings.warn(f"fused CPU convolutions are not available here ({str(error).splitlines()[0]}); "
-                  "using the plain ops", RuntimeWarning, stacklevel=3)
+# Dtypes whose fused call oneDNN refused on this CPU (bf16 on one without AVX-512): the plain ops from then on.
+_REFUSED: set[torch.dtype] = set()
+
+
+def _disable_fusion(error: RuntimeError, dtype: torch.dtype) -> None:
+    _REFUSED.add(dtype)
+    name = str(dtype).removeprefix("torch.")
+    warnings.warn(f"fused CPU convolutions in {name} are not available here ({str(error).splitlines()[0]}); "
+                  f"using the plain ops for {name}", RuntimeWarning, stacklevel=3)
 
 
 def conv_fused(
@@ -61,14 +65,14 @@ def conv_fused(
             x, w = x.to(dtype), w.to(dtype)
             b = None if b is None else b.to(dtype)
             residual = None if residual is None else residual.to(dtype)
-        if x.dtype == w.dtype and x.dtype in (torch.float32, torch.bfloat16) and (
+        if x.dtype == w.dtype and x.dtype in (torch.float32, torch.bfloat16) and x.dtype not in _REFUSED and (
                 residual is None or residual.dtype == x.dtype):
             try:
                 return _fused_call(conv, x, w, b, pad, act, residual)
             except RuntimeError as e:  # a build or CPU whose oneDNN lacks this fusion: the plain ops from now on
                 if "memory" in str(e).lower():
                     raise
-                _disable_fusion(e)
+                _disable_fusion(e, x.dtype)
     y = F.conv2d(x, w, b, conv.stride, pad, conv.dilation, conv.groups)
     if residual is not None:
         return residual + y

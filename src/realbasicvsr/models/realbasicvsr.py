@@ -51,21 +51,41 @@ class RealBasicVSRNet(nn.Module):
 
     def clean(self, lqs: torch.Tensor) -> tuple[torch.Tensor, int]:
         """Apply the cleaning loop; returns (cleaned lqs, number of passes). Never modifies ``lqs``."""
+        cleaned, npass, _ = self._clean(lqs)
+        return cleaned, npass
+
+    def _clean(self, lqs: torch.Tensor, known: tuple[torch.Tensor, torch.Tensor] | None = None):
+        """The cleaning loop; also returns the first pass's per-frame sums of absolute residues, (N, T) fp32.
+
+        ``known`` = (first-pass result, its per-frame sums) of the window's first K frames, computed by the
+        previous window: the first pass then cleans only the other frames. The stop test adds the per-frame
+        sums in the same order either way, so it decides exactly as if every frame had been cleaned here."""
         n, t, c, h, w = lqs.shape
+        first_sums = None
         for npass in range(1, self.MAX_CLEANING_PASSES + 1):
-            if self.is_sequential_cleaning:
-                residues = torch.stack([self.image_cleaning(lqs[:, i]) for i in range(t)], dim=1)
-            else:
-                flat = lqs.reshape(-1, c, h, w)
-                group = len(flat)
-                if eager_inference() and lqs.device.type == "cpu" and self.clean_batch_pixels is not None:
-                    group = max(1, self.clean_batch_pixels // (h * w))
-                residues = torch.cat([self.image_cleaning(flat[i:i + group]) for i in range(0, len(flat), group)])
-                residues = residues.view(n, t, c, h, w)
-            lqs = lqs + residues
-            if torch.mean(torch.abs(residues)) < self.dynamic_refine_thres:
+            k = known[0].shape[1] if known is not None and npass == 1 else 0
+            part = lqs[:, k:]
+            residues = self._residues(part) if part.shape[1] else part.clone()
+            sums = residues.abs().float().sum(dim=(2, 3, 4))
+            cleaned = part + residues
+            if k:
+                cleaned = torch.cat([known[0].to(cleaned.dtype), cleaned], 1)
+                sums = torch.cat([known[1].to(sums.device), sums], 1)
+            lqs, first_sums = cleaned, (sums if first_sums is None else first_sums)
+            if sums.sum() / (n * t * c * h * w) < self.dynamic_refine_thres:
                 break
-        return lqs, npass
+        return lqs, npass, first_sums
+
+    def _residues(self, lqs: torch.Tensor) -> torch.Tensor:
+        """One pass of the cleaning module over every frame of ``lqs`` (N, T, 3, H, W)."""
+        n, t, c, h, w = lqs.shape
+        if self.is_sequential_cleaning:
+            return torch.stack([self.image_cleaning(lqs[:, i]) for i in range(t)], dim=1)
+        flat = lqs.reshape(-1, c, h, w)
+        group = len(flat)
+        if eager_inference() and lqs.device.type == "cpu" and self.clean_batch_pixels is not None:
+            group = max(1, self.clean_batch_pixels // (h * w))
+        return torch.cat([self.image_cleaning(flat[i:i + group]) for i in range(0, len(flat), group)]).view(n, t, c, h, w)
 
     def forward(self, lqs: torch.Tensor, return_lqs: bool = False):
         self._check(lqs)
@@ -78,8 +98,19 @@ class RealBasicVSRNet(nn.Module):
     ) -> tuple[torch.Tensor, ForwardState]:
         """Clean the window, then ``BasicVSRNet.forward_window`` (outputs of ``[start, stop)`` and the state)."""
         self._check(lqs)
-        lqs, _ = self.clean(lqs)
-        return self.basicvsr.forward_window(lqs, start, stop, state)
+        k = state.reusable(lqs, state.ahead_raw) if state is not None and start == 0 else 0
+        known = None
+        if k and state.ahead is not None and state.ahead_residue is not None:  # cleaned by the previous window
+            known = (state.ahead, state.ahead_residue)
+        cleaned, npass, first_sums = self._clean(lqs, known)
+        out, new_state = self.basicvsr.forward_window(cleaned, start, stop, state)
+        if new_state.ahead is not None and npass == 1:  # one pass: the right context's cleaning is its own
+            kk = new_state.ahead.shape[1]
+            new_state.ahead_raw = lqs[:, lqs.shape[1] - kk:].clone()
+            new_state.ahead_residue = first_sums[:, first_sums.shape[1] - kk:].clone()
+        else:  # more passes depend on the whole window: the next one redoes its cleaning (and so its flows)
+            new_state.ahead = new_state.ahead_flows = None
+        return out, new_state
 
     @staticmethod
     def _check(lqs: torch.Tensor) -> None:
