@@ -66,7 +66,7 @@ class RealBasicVSRNet(nn.Module):
             k = known[0].shape[1] if known is not None and npass == 1 else 0
             part = lqs[:, k:]
             residues = self._residues(part) if part.shape[1] else part.clone()
-            sums = residues.abs().float().sum(dim=(2, 3, 4))
+            sums = residues.detach().abs().float().sum(dim=(2, 3, 4))  # the stop test needs no gradient
             cleaned = part + residues
             if k:
                 cleaned = torch.cat([known[0].to(cleaned.dtype), cleaned], 1)
