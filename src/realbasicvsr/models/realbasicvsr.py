@@ -71,7 +71,9 @@ class RealBasicVSRNet(nn.Module):
             if k:
                 cleaned = torch.cat([known[0].to(cleaned.dtype), cleaned], 1)
                 sums = torch.cat([known[1].to(sums.device), sums], 1)
-            lqs, first_sums = cleaned, (sums if first_sums is None else first_sums)
+            lqs = cleaned
+            if npass == 1:
+                first_sums = sums
             if sums.sum() / (n * t * c * h * w) < self.dynamic_refine_thres:
                 break
         return lqs, npass, first_sums
@@ -85,7 +87,8 @@ class RealBasicVSRNet(nn.Module):
         group = len(flat)
         if eager_inference() and lqs.device.type == "cpu" and self.clean_batch_pixels is not None:
             group = max(1, self.clean_batch_pixels // (h * w))
-        return torch.cat([self.image_cleaning(flat[i:i + group]) for i in range(0, len(flat), group)]).view(n, t, c, h, w)
+        residues = torch.cat([self.image_cleaning(flat[i:i + group]) for i in range(0, len(flat), group)])
+        return residues.view(n, t, c, h, w)
 
     def forward(self, lqs: torch.Tensor, return_lqs: bool = False):
         self._check(lqs)
