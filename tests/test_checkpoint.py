@@ -308,3 +308,30 @@ def test_missing_path_and_unknown_zoo_name(tmp_path):
     msg = load_error("realbasicvsr_x8")
     assert "unknown model 'realbasicvsr_x8'" in msg
     assert all(name in msg for name in MODEL_ZOO)
+
+
+# --- the fixed output sharpening (BasicVSRNet.sharpen) ---------------------------------------------
+
+
+def test_output_sharpen_is_an_unsharp_mask_of_every_output_frame_and_travels_with_the_checkpoint(tmp_path):
+    import cv2
+
+    torch.manual_seed(5)
+    plain = RealBasicVSRNet(8, 1, 1, head_channels=8).eval()
+    sharp = RealBasicVSRNet(8, 1, 1, head_channels=8, output_sharpen=1.5).eval()
+    sharp.load_state_dict({**plain.state_dict(), "basicvsr.output_sharpen": torch.tensor([1.5])})
+    lq = torch.rand(1, 3, 3, 12, 10)
+    with torch.no_grad():
+        a, b = plain(lq)[0], sharp(lq)[0]
+    for f, g in zip(a, b):  # OpenCV's GaussianBlur: the same 7 taps, mirrored (reflect-101) borders
+        x = f.permute(1, 2, 0).numpy()
+        expected = x + 1.5 * (x - cv2.GaussianBlur(x, (7, 7), 1.0))
+        assert np.abs(g.permute(1, 2, 0).numpy() - expected).max() < 1e-5
+    assert (a - b).abs().max() > 0.01
+    assert "basicvsr.output_sharpen" not in plain.state_dict()  # the reference's keys are unchanged
+    assert infer_config(sharp.state_dict()).output_sharpen == 1.5
+    save_file(sharp.state_dict(), str(tmp_path / "s.safetensors"))
+    with torch.no_grad():
+        assert torch.equal(load_model(tmp_path / "s.safetensors")(lq), sharp(lq).detach())
+    with pytest.raises(ValueError, match="output_sharpen must be >= 0"):
+        RealBasicVSRNet(8, 1, 1, output_sharpen=-1)

@@ -136,3 +136,21 @@ def test_fp16_halves_the_file_and_stays_close(tmp_path, capsys, released):
     assert next(model.parameters()).dtype == torch.float32  # loads back as fp32
     for k, v in written["generator_ema"].items():
         assert torch.allclose(model.state_dict()[k], v, rtol=1e-3, atol=1e-4), k
+
+
+def test_convert_sets_and_removes_the_output_sharpening(tmp_path, capsys, released):
+    src, _ = released
+    sharp, plain = tmp_path / "sharp.safetensors", tmp_path / "plain.safetensors"
+    assert run_cli(capsys, str(src), str(sharp), "--sharpen", "1.75", "--fp16")[0] == 0
+    with safe_open(str(sharp), "pt") as f:
+        assert f.get_tensor("basicvsr.output_sharpen").dtype == torch.float32  # not rounded to fp16
+        assert json.loads(f.metadata()["config"])["output_sharpen"] == 1.75
+    model = load_model(sharp)
+    assert float(model.basicvsr.output_sharpen) == 1.75
+    assert run_cli(capsys, str(sharp), str(plain), "--sharpen", "0")[0] == 0
+    assert load_model(plain).basicvsr.output_sharpen is None
+    lq = torch.rand(1, 2, 3, 10, 12)
+    with torch.no_grad():
+        assert (load_model(sharp)(lq) - load_model(plain)(lq)).abs().max() > 1e-3
+    rc, err = run_cli(capsys, str(src), str(tmp_path / "bad.safetensors"), "--sharpen", "-1")
+    assert rc != 0 and len(err) == 1 and ">= 0" in err[0] and not (tmp_path / "bad.safetensors").exists()

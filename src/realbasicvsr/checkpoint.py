@@ -103,6 +103,10 @@ def generator_state_dict(obj: dict, *, use_ema: bool = True, source: str = "chec
     return tensors
 
 
+# the fixed output sharpening's weight (BasicVSRNet.sharpen): present only in checkpoints that have one
+SHARPEN_KEY = "basicvsr.output_sharpen"
+
+
 def infer_config(sd: dict[str, torch.Tensor]) -> ArchConfig:
     """Constructor sizes read off the tensors' names and shapes.
 
@@ -136,6 +140,7 @@ def infer_config(sd: dict[str, torch.Tensor]) -> ArchConfig:
         num_cleaning_blocks=count("image_cleaning.0.main.2."),
         upscale=upscale,
         head_channels=head,
+        output_sharpen=float(sd[SHARPEN_KEY].reshape(-1)[0]) if SHARPEN_KEY in sd else 0.0,
     )
 
 
@@ -189,11 +194,12 @@ def load_model(
 
 def convert_checkpoint(
     src: str | os.PathLike, dst: str | os.PathLike, *, use_ema: bool = True, overwrite: bool = False,
-    half: bool = False,
+    half: bool = False, sharpen: float | None = None,
 ) -> Path:
     """Write the generator (EMA by default) of ``src`` as a standalone .safetensors file, atomically.
 
-    ``half`` stores fp16 tensors (half the size; loading converts back to fp32)."""
+    ``half`` stores fp16 tensors (half the size; loading converts back to fp32). ``sharpen`` sets the weight
+    of the fixed output unsharp mask (``BasicVSRNet.sharpen``; 0 removes it, None keeps the input's)."""
     from safetensors.torch import save_file
 
     dst = Path(dst)
@@ -205,9 +211,18 @@ def convert_checkpoint(
     if path.resolve() == dst.resolve():
         raise RealBasicVSRError("input and output are the same file")
     sd = generator_state_dict(read_checkpoint(path), use_ema=use_ema, source=str(path))
-    model = build_from_state_dict(sd, source=str(path))  # validates before writing anything
+    build_from_state_dict(sd, source=str(path))  # validates before writing anything
+    if sharpen is not None:
+        if not sharpen >= 0:
+            raise RealBasicVSRError(f"the output sharpening weight must be >= 0, got {sharpen}")
+        sd = {k: v for k, v in sd.items() if k != SHARPEN_KEY}
+        if sharpen > 0:
+            sd[SHARPEN_KEY] = torch.tensor([float(sharpen)])
+    model = build_from_state_dict(sd, source=str(path))
     dtype = torch.float16 if half else torch.float32
-    tensors = {k: v.detach().to(dtype).contiguous().clone() for k, v in model.state_dict().items()}
+    # the sharpening weight stays fp32: it is one number, and fp16 would round it
+    tensors = {k: v.detach().to(torch.float32 if k == SHARPEN_KEY else dtype).contiguous().clone()
+               for k, v in model.state_dict().items()}
     meta = {"format": "realbasicvsr-generator", "config": json.dumps(infer_config(sd).network_kwargs()), "source": path.name}
     atomic_write(dst, lambda tmp: save_file(tensors, str(tmp), metadata=meta))
     return dst

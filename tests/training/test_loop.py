@@ -333,3 +333,38 @@ def test_init_partial_into_a_deeper_model_keeps_its_function(tmp_path: Path):
         assert torch.equal(deep.eval()(x), shallow.eval()(x))
     new = deep.basicvsr.forward_resblocks.main[2][2]
     assert not torch.any(new.conv2.weight) and torch.any(new.conv1.weight) and new.conv2.weight.requires_grad
+
+
+def test_init_partial_widens_a_narrower_model_and_keeps_its_function(tmp_path: Path):
+    """8 -> 12 channels and 1 -> 2 blocks: the grown model computes the narrow one's output (the new channels
+    cannot reach the old ones at step 0), yet its new channels are live, so training can use them."""
+    from realbasicvsr.training import build_generator
+
+    torch.manual_seed(3)
+    narrow = RealBasicVSRNet(8, 1, 1, head_channels=8).eval()
+    torch.save(narrow.state_dict(), tmp_path / "narrow.pth")
+    logs = []
+    wide = build_generator(smoke_config("model.mid_channels=12", "model.num_propagation_blocks=2",
+                                        "model.num_cleaning_blocks=2", "model.head_channels=8",
+                                        f"model.init={tmp_path / 'narrow.pth'}", "model.init_partial=true"),
+                           logs.append).eval()
+    assert "widened" in logs[0] and "3 new residual blocks start as identity" in logs[0]
+    lq = torch.rand(1, 4, 3, 16, 20)
+    with torch.no_grad():
+        assert (wide(lq) - narrow(lq)).abs().max() < 1e-5
+    w = wide.basicvsr.fusion.weight
+    assert w.shape == (12, 24, 1, 1) and w[8:].abs().sum() > 0  # new output channels are initialised
+    assert w[:8, 8:12].abs().sum() == 0 and w[:8, 20:].abs().sum() == 0  # no path from them into old ones yet
+
+
+def test_init_from_a_sharpened_file_trains_without_the_output_stage(tmp_path: Path):
+    from realbasicvsr.training import build_generator
+
+    net = RealBasicVSRNet(8, 1, 1, head_channels=8, output_sharpen=2.0)
+    torch.save(net.state_dict(), tmp_path / "sharp.pth")
+    logs = []
+    g = build_generator(smoke_config("model.mid_channels=8", "model.num_propagation_blocks=1",
+                                     "model.num_cleaning_blocks=1", "model.head_channels=8",
+                                     f"model.init={tmp_path / 'sharp.pth'}"), logs.append)
+    assert g.basicvsr.output_sharpen is None and "convert --sharpen" in logs[0]
+    assert torch.equal(g.basicvsr.fusion.weight, net.basicvsr.fusion.weight)

@@ -18,6 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-ema", action="store_true", help="take `generator.*` instead of `generator_ema.*`")
     p.add_argument("--fp16", action="store_true", help="store fp16 tensors (half the size)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    p.add_argument("--sharpen", type=float, default=None, metavar="W",
+                   help="store a fixed unsharp mask of weight W (Gaussian sigma 1) applied to every output "
+                   "frame; 0 removes one (default: keep the input's)")
     p.set_defaults(func=run)
 
 
@@ -25,6 +28,6 @@ def run(args: argparse.Namespace) -> int:
     from ..checkpoint import convert_checkpoint
 
     out = convert_checkpoint(args.input, args.output, use_ema=not args.no_ema, overwrite=args.overwrite,
-                             half=args.fp16)
+                             half=args.fp16, sharpen=args.sharpen)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
     return 0

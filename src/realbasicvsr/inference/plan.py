@@ -42,6 +42,8 @@ def gflops_per_written_frame(
     clean = _resblocks_macs(3, c, arch.num_cleaning_blocks) + 9 * c * 3
     branch = _resblocks_macs(c + 3, c, arch.num_propagation_blocks)
     head = _head_macs(c, arch.head_channels, arch.upscale)
+    if arch.output_sharpen:  # two 7-tap passes over the 3 output channels
+        head += 2 * 7 * 3 * arch.upscale ** 2
     window = chunk + context
     hp, wp = (height + 31) // 32 * 32, (width + 31) // 32 * 32
     reuse = carried and passes == 1 and context > 0

@@ -106,7 +106,8 @@ class BasicVSRNet(nn.Module):
 
     UPSCALES = (4, 2, 1)
 
-    def __init__(self, mid_channels: int = 64, num_blocks: int = 30, upscale: int = 4, head_channels: int = 64) -> None:
+    def __init__(self, mid_channels: int = 64, num_blocks: int = 30, upscale: int = 4, head_channels: int = 64,
+                 output_sharpen: float = 0.0) -> None:
         super().__init__()
         if isinstance(upscale, bool) or not isinstance(upscale, int) or upscale not in self.UPSCALES:
             raise ValueError(f"upscale must be 4, 2 or 1, got {upscale!r}")
@@ -139,6 +140,14 @@ class BasicVSRNet(nn.Module):
         self.conv_hr = nn.Conv2d(mid_channels if upscale == 1 else head_channels, head_channels, 3, 1, 1)
         self.conv_last = nn.Conv2d(head_channels, 3, 3, 1, 1)
         self.lrelu = nn.LeakyReLU(negative_slope=0.1, inplace=True)
+        if output_sharpen < 0:
+            raise ValueError(f"output_sharpen must be >= 0, got {output_sharpen!r}")
+        # > 0: a fixed unsharp mask on every output frame (see ``sharpen``), stored as a buffer so that a
+        # checkpoint carries it; the reference has none (and no such key).
+        if output_sharpen > 0:
+            self.register_buffer("output_sharpen", torch.tensor([float(output_sharpen)]))
+        else:
+            self.output_sharpen: torch.Tensor | None = None
 
     def _flow_input(self, lrs: torch.Tensor) -> torch.Tensor:
         """The frames SPyNet sees: ``lrs`` itself, or downscaled by ``flow_scale``."""
@@ -211,6 +220,22 @@ class BasicVSRNet(nn.Module):
             bottom = min(top + rows, h * s)
             base[..., top:bottom, :] += _head_rows(stages, fused, top, bottom)
         return base
+
+    def sharpen(self, frames: torch.Tensor) -> torch.Tensor:
+        """``frames + w * (frames - blur(frames))`` with a 7-tap Gaussian of sigma 1 (mirrored borders, as
+        OpenCV's GaussianBlur), ``w = output_sharpen``; the frames as they are when there is none.
+
+        A fixed output stage for networks trained with L1 only: their output is smoother than the ground
+        truth, and a fine mask restores edge contrast at a small cost in PSNR (MODEL_CARD.md, lite x4)."""
+        if self.output_sharpen is None:
+            return frames
+        c = frames.shape[1]
+        taps = torch.exp(-torch.arange(-3.0, 4.0, device=frames.device) ** 2 / 2)
+        taps = (taps / taps.sum()).to(frames.dtype)
+        blur = F.pad(frames, (3, 3, 3, 3), mode="reflect")
+        blur = F.conv2d(blur, taps.view(1, 1, 1, 7).expand(c, 1, 1, 7), groups=c)
+        blur = F.conv2d(blur, taps.view(1, 1, 7, 1).expand(c, 1, 7, 1), groups=c)
+        return frames + self.output_sharpen.to(frames.dtype) * (frames - blur)
 
     def _step_inputs(self, lrs: torch.Tensor):
         """A function (frame, feature) -> the propagation's input ``cat([frame, feature], 1)``.
@@ -285,7 +310,7 @@ class BasicVSRNet(nn.Module):
             feat = self.forward_resblocks(step_input(lrs[:, i], feat))
             if i < start:
                 continue
-            frame = self.upsample(lrs[:, i], backward_feats[i - start], feat)
+            frame = self.sharpen(self.upsample(lrs[:, i], backward_feats[i - start], feat))
             backward_feats[i - start] = None  # free memory as we go
             if out is None:
                 out = frame.new_empty(n, stop - start, *frame.shape[1:])

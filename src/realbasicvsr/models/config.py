@@ -19,16 +19,19 @@ class ArchConfig:
     upscale: int = 4
     head_channels: int = 64
     interpolation: str = ""
+    output_sharpen: float = 0.0  # weight of the fixed output unsharp mask (0: none, as the reference)
 
     @property
     def flow(self) -> bool:
         """Whether SPyNet runs (every network does; interpolation doesn't)."""
         return not self.interpolation
 
-    def network_kwargs(self) -> dict[str, int]:
+    def network_kwargs(self) -> dict[str, int | float]:
         """The RealBasicVSRNet constructor's size arguments."""
         kw = asdict(self)
         del kw["interpolation"]
+        if not kw["output_sharpen"]:  # the reference's arguments stay as they were
+            del kw["output_sharpen"]
         return kw
 
     def build(self, dynamic_refine_thres: float | None = None) -> nn.Module:

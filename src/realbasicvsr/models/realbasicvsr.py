@@ -14,6 +14,7 @@ class RealBasicVSRNet(nn.Module):
 
     ``upscale`` (4, the reference; 2 or 1) and ``head_channels`` (64 in the reference) shape the
     reconstruction head of the inner BasicVSRNet (see there); the cleaning module works at the input size.
+    ``output_sharpen`` > 0 adds a fixed unsharp mask to every output frame (``BasicVSRNet.sharpen``).
 
     ``dynamic_refine_thres`` is in 0-255 units: cleaning repeats (at most 3 passes) until the mean
     absolute residue of a pass falls below ``thres / 255``; 255 means exactly one pass.
@@ -31,6 +32,7 @@ class RealBasicVSRNet(nn.Module):
         is_sequential_cleaning: bool = False,
         upscale: int = 4,
         head_channels: int = 64,
+        output_sharpen: float = 0.0,
     ) -> None:
         super().__init__()
         self.mid_channels = mid_channels
@@ -41,7 +43,7 @@ class RealBasicVSRNet(nn.Module):
             ResidualBlocksWithInputConv(3, mid_channels, num_cleaning_blocks),
             nn.Conv2d(mid_channels, 3, 3, 1, 1, bias=True),
         )
-        self.basicvsr = BasicVSRNet(mid_channels, num_propagation_blocks, upscale, head_channels)
+        self.basicvsr = BasicVSRNet(mid_channels, num_propagation_blocks, upscale, head_channels, output_sharpen)
         if is_fix_cleaning:
             self.image_cleaning.requires_grad_(False)
         # In eager inference on the CPU the cleaning runs on groups of frames of at most this many pixels

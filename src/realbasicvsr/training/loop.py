@@ -30,7 +30,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from .. import __version__
 from ..atomic import write_text_atomic
-from ..checkpoint import generator_state_dict, read_checkpoint, resolve_source
+from ..checkpoint import SHARPEN_KEY, generator_state_dict, read_checkpoint, resolve_source
 from ..errors import RealBasicVSRError
 from ..losses import GANLoss, PerceptualLoss, cleaning_target
 from ..models import RealBasicVSRNet, UNetDiscriminatorWithSpectralNorm
@@ -88,14 +88,19 @@ def build_generator(config: TrainConfig, log: Callable[[str], None] = lambda s: 
     if m.init:
         path = resolve_source(m.init)
         sd = generator_state_dict(read_checkpoint(path), use_ema=True, source=str(path))
+        if SHARPEN_KEY in sd:  # a fixed output stage, set at convert time: the network trains without it
+            log(f"model.init {m.init}: its output sharpening ({float(sd.pop(SHARPEN_KEY).reshape(-1)[0]):g}) is "
+                "not part of training; add it back with realbasicvsr convert --sharpen")
         own = g.state_dict()
         if m.init_partial:
             fit = {k: v for k, v in sd.items() if k in own and own[k].shape == v.shape}
-            if not fit:
+            wider = _widened(sd, own, m.mid_channels)
+            if not fit and not wider:
                 raise RealBasicVSRError(f"model.init {m.init}: no tensor matches this model's names and shapes")
-            g.load_state_dict({**own, **{k: v.float() for k, v in fit.items()}})
-            grown = _identity_new_blocks(g, fit)
+            g.load_state_dict({**own, **{k: v.float() for k, v in fit.items()}, **wider})
+            grown = _identity_new_blocks(g, {**fit, **wider})
             log(f"initialised {len(fit)} of {len(own)} tensors from {path}"
+                + (f", widened {len(wider)}" if wider else "")
                 + (f"; {grown} new residual blocks start as identity" if grown else ""))
         else:
             _load_strict(g, sd, str(path))
@@ -105,6 +110,57 @@ def build_generator(config: TrainConfig, log: Callable[[str], None] = lambda s: 
 
         log(load_spynet_weights(g, m.spynet))
     return g
+
+
+def _widened(sd: dict[str, torch.Tensor], own: dict[str, torch.Tensor], mid: int) -> dict[str, torch.Tensor]:
+    """Tensors of a narrower init (fewer feature channels) placed into this model's wider ones, so the wider
+    model starts out computing the init's function exactly.
+
+    Old channels keep their weights; the weights from new input channels into old outputs are zero, so the
+    new channels cannot change the old ones until training moves those weights; new output channels keep
+    this model's initialisation scaled by 0.1 (quiet until they have learnt something). Channel axes are
+    matched by the network's layout: ``[frame (3), feature (mid)]`` inputs and pixel-shuffle outputs are a
+    prefix, the fusion's ``[backward (mid), forward (mid)]`` input is blocks of ``mid``."""
+    old_mid = _feature_channels(sd)
+    if old_mid is None or old_mid >= mid:
+        return {}
+    out: dict[str, torch.Tensor] = {}
+    for key, new in own.items():
+        old = sd.get(key)
+        if old is None or old.shape == new.shape or old.dim() != new.dim() or old.dim() not in (1, 4):
+            continue
+        # a pixel-shuffle conv's outputs are (channel, sub-pixel) pairs, channel-major: a prefix
+        shuffled = key.endswith(("upsample_conv.weight", "upsample_conv.bias"))
+        slots = [list(range(o)) if shuffled and axis == 0 and o < n else _channel_slots(o, n, old_mid, mid)
+                 for axis, (o, n) in enumerate(zip(old.shape[:2], new.shape[:2]))]
+        if any(s is None for s in slots) or old.shape[2:] != new.shape[2:]:
+            continue
+        grown = new.clone() * 0.1
+        rows = slots[0]
+        if old.dim() == 4:
+            grown[rows] = 0.0
+            grown[torch.meshgrid(torch.as_tensor(rows), torch.as_tensor(slots[1]), indexing="ij")] = old.float()
+        else:
+            grown[rows] = old.float()
+        out[key] = grown
+    return out
+
+
+def _feature_channels(sd: dict[str, torch.Tensor]) -> int | None:
+    w = sd.get("basicvsr.fusion.weight")
+    return None if w is None else int(w.shape[0])
+
+
+def _channel_slots(old: int, new: int, old_mid: int, mid: int) -> list[int] | None:
+    """Where the ``old`` channels of a narrower tensor go among ``new``: the same index (equal sizes, or a
+    constant prefix followed by the features), or block by block when the axis is k features side by side."""
+    if old == new:
+        return list(range(old))
+    if old % old_mid == 0 and new == old // old_mid * mid:
+        return [b * mid + c for b in range(old // old_mid) for c in range(old_mid)]
+    if old - old_mid == new - mid >= 0:
+        return list(range(old))
+    return None
 
 
 def _identity_new_blocks(model: nn.Module, loaded: dict[str, torch.Tensor]) -> int:
