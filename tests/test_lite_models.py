@@ -54,7 +54,7 @@ def test_upscale_offline_with_the_default_model_names_the_way_out(offline, tmp_p
 def test_lite_models_load_by_name_offline_and_give_finite_outputs(offline, name):
     model = load_model(name)
     scale = MODEL_ZOO[name].config.upscale
-    assert model.upscale == scale and model.mid_channels == 32
+    assert model.upscale == scale and model.mid_channels == MODEL_ZOO[name].config.mid_channels
     torch.manual_seed(0)
     lq = torch.rand(1, 5, 3, 36, 44)
     with torch.inference_mode():

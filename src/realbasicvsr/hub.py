@@ -48,12 +48,14 @@ class ZooEntry:
 
 _C64B20 = ArchConfig()
 # The lite models (MODEL_CARD.md): trained by this project on registry photos/videos, shipped in the package.
-_LITE = dict(mid_channels=32, num_propagation_blocks=4, num_cleaning_blocks=2, head_channels=16)
+# x4 is stage 1b grown to 48 channels and trained further; x2 is the 32-channel stage-1a network with an x2 head.
+_LITE_X4 = ArchConfig(mid_channels=48, num_propagation_blocks=6, num_cleaning_blocks=3, upscale=4, head_channels=16)
+_LITE_X2 = ArchConfig(mid_channels=32, num_propagation_blocks=4, num_cleaning_blocks=2, upscale=2, head_channels=16)
 
 
-def _lite(scale: int, description: str) -> ZooEntry:
-    return ZooEntry(f"realbasicvsr_lite_x{scale}", "", description, ArchConfig(**_LITE, upscale=scale),
-                    bundled=f"realbasicvsr_lite_x{scale}.safetensors",
+def _lite(arch: ArchConfig, description: str) -> ZooEntry:
+    return ZooEntry(f"realbasicvsr_lite_x{arch.upscale}", "", description, arch,
+                    bundled=f"realbasicvsr_lite_x{arch.upscale}.safetensors",
                     licence="Apache-2.0 (this project; training data credits in MODEL_CARD.md)")
 
 
@@ -76,8 +78,8 @@ MODEL_ZOO: dict[str, ZooEntry] = {
             _C64B20,
             licence="Apache-2.0 (OpenMMLab, MMagic model zoo)",
         ),
-        _lite(4, "Compact x4 (32 channels, 4+2 blocks; 6.6x fewer FLOPs than c64b20), stage 1; ships in the package"),
-        _lite(2, "Compact x2 sibling of realbasicvsr_lite_x4 (7.6x fewer FLOPs than c64b20); ships in the package"),
+        _lite(_LITE_X4, "Compact x4 (48 channels, 6+3 blocks; 4.25x fewer FLOPs than c64b20); ships in the package"),
+        _lite(_LITE_X2, "Compact x2 (32 channels, 4+2 blocks; 7.6x fewer FLOPs than c64b20); ships in the package"),
         ZooEntry("bicubic", "", "Bicubic x4 resampling: the baseline to compare with (no weights)",
                  ArchConfig.interpolating(4, "bicubic"), licence="-"),
         ZooEntry("lanczos", "", "Lanczos-3 x4 resampling: a sharper baseline (no weights)",

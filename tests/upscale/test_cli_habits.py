@@ -41,7 +41,7 @@ def test_models_lists_the_zoo_offline_first(capsys, monkeypatch, tmp_path):
     table = dict(zip(names, lines))
     assert "in the package (offline)" in table["realbasicvsr_lite_x4"] and "MB" in table["realbasicvsr_lite_x4"]
     assert "download from download.openmmlab.com" in table["realbasicvsr_x4"] and "(default)" in table["realbasicvsr_x4"]
-    assert " 746.6 " in table["realbasicvsr_x4"] and " 112.5 " in table["realbasicvsr_lite_x4"]  # GFLOP per frame
+    assert " 746.6 " in table["realbasicvsr_x4"] and " 175.6 " in table["realbasicvsr_lite_x4"]  # GFLOP per frame
     assert "Apache-2.0" in table["realbasicvsr_x4"]
     assert str(tmp_path / "checkpoints") in out
 

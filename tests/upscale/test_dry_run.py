@@ -27,7 +27,7 @@ def test_dry_run_estimate_is_within_30_percent_of_the_run(tmp_path, clip):
     src = SAMPLE if clip.startswith("sample") else write_video(tmp_path / "in.mp4", 24, h=180, w=320)
     args = [str(src), "-o", str(tmp_path / "out.mp4"), "-n", "realbasicvsr_lite_x4", "--no-progress", "--overwrite"]
     ratios = []
-    for _ in range(2):  # a second try when the machine's load changed between the estimate and the run
+    for _ in range(3):  # more tries when the machine's load changed between the estimate and the run
         estimate = float(re.search(r"total: 1 job\(s\), ~([\d.]+) s", _cli([*args, "--dry-run"])).group(1))
         real = float(re.search(r"\(24 frames, ([\d.]+) s\)", _cli(args)).group(1))  # the job, as it reports
         ratios.append(estimate / real)
