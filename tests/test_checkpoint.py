@@ -335,3 +335,21 @@ def test_output_sharpen_is_an_unsharp_mask_of_every_output_frame_and_travels_wit
         assert torch.equal(load_model(tmp_path / "s.safetensors")(lq), sharp(lq).detach())
     with pytest.raises(ValueError, match="output_sharpen must be >= 0"):
         RealBasicVSRNet(8, 1, 1, output_sharpen=-1)
+
+
+@pytest.mark.parametrize("value", [[-1.0], [float("nan")], [float("inf")], [1.0, 2.0]])
+def test_a_bad_output_sharpen_value_is_a_one_line_error_in_the_api_and_the_cli(tmp_path, capsys, value):
+    from realbasicvsr.cli import main
+
+    sd = RealBasicVSRNet(8, 1, 1, head_channels=8, output_sharpen=1.0).state_dict()
+    sd["basicvsr.output_sharpen"] = torch.tensor(value)
+    save_file(sd, str(tmp_path / "bad.safetensors"))
+    with pytest.raises(RealBasicVSRError, match="basicvsr.output_sharpen must be one finite number >= 0"):
+        load_model(tmp_path / "bad.safetensors")
+    sample = Path(__file__).resolve().parents[1] / "assets" / "sample.mp4"
+    out = tmp_path / "out.mp4"
+    assert main(["upscale", str(sample), "-o", str(out), "--model", str(tmp_path / "bad.safetensors"),
+                 "--no-progress"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "output_sharpen must be one finite number" in err[0]
+    assert not out.exists()

@@ -7,6 +7,7 @@ unpickling is refused. Architecture sizes are inferred from the tensors, so any 
 from __future__ import annotations
 
 import json
+import math
 import os
 import pickle
 import re
@@ -140,8 +141,22 @@ def infer_config(sd: dict[str, torch.Tensor]) -> ArchConfig:
         num_cleaning_blocks=count("image_cleaning.0.main.2."),
         upscale=upscale,
         head_channels=head,
-        output_sharpen=float(sd[SHARPEN_KEY].reshape(-1)[0]) if SHARPEN_KEY in sd else 0.0,
+        output_sharpen=sharpen_weight(sd),
     )
+
+
+def sharpen_weight(sd: dict[str, torch.Tensor]) -> float:
+    """The output sharpening's weight a state dict carries (0.0 without one); anything but one finite number
+    >= 0 is an error that names the key, before a model is built from it."""
+    t = sd.get(SHARPEN_KEY)
+    if t is None:
+        return 0.0
+    value = float(t.reshape(-1)[0]) if t.numel() == 1 else None
+    if value is None or not math.isfinite(value) or value < 0:
+        shown = "shape " + str(tuple(t.shape)) if value is None else repr(value)
+        raise RealBasicVSRError(f"{SHARPEN_KEY} must be one finite number >= 0 (the output sharpening's "
+                                f"weight), got {shown}")
+    return value
 
 
 def build_from_state_dict(
@@ -211,14 +226,13 @@ def convert_checkpoint(
     if path.resolve() == dst.resolve():
         raise RealBasicVSRError("input and output are the same file")
     sd = generator_state_dict(read_checkpoint(path), use_ema=use_ema, source=str(path))
-    build_from_state_dict(sd, source=str(path))  # validates before writing anything
     if sharpen is not None:
-        if not sharpen >= 0:
-            raise RealBasicVSRError(f"the output sharpening weight must be >= 0, got {sharpen}")
+        if not (math.isfinite(sharpen) and sharpen >= 0):
+            raise RealBasicVSRError(f"the output sharpening weight must be a number >= 0, got {sharpen}")
         sd = {k: v for k, v in sd.items() if k != SHARPEN_KEY}
         if sharpen > 0:
             sd[SHARPEN_KEY] = torch.tensor([float(sharpen)])
-    model = build_from_state_dict(sd, source=str(path))
+    model = build_from_state_dict(sd, source=str(path))  # validates before writing anything
     dtype = torch.float16 if half else torch.float32
     # the sharpening weight stays fp32: it is one number, and fp16 would round it
     tensors = {k: v.detach().to(torch.float32 if k == SHARPEN_KEY else dtype).contiguous().clone()

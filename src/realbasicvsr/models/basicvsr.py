@@ -140,7 +140,7 @@ class BasicVSRNet(nn.Module):
         self.conv_hr = nn.Conv2d(mid_channels if upscale == 1 else head_channels, head_channels, 3, 1, 1)
         self.conv_last = nn.Conv2d(head_channels, 3, 3, 1, 1)
         self.lrelu = nn.LeakyReLU(negative_slope=0.1, inplace=True)
-        if output_sharpen < 0:
+        if not output_sharpen >= 0:  # NaN included
             raise ValueError(f"output_sharpen must be >= 0, got {output_sharpen!r}")
         # > 0: a fixed unsharp mask on every output frame (see ``sharpen``), stored as a buffer so that a
         # checkpoint carries it; the reference has none (and no such key).

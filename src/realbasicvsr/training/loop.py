@@ -30,7 +30,8 @@ from torch.nn.parallel import DistributedDataParallel
 
 from .. import __version__
 from ..atomic import write_text_atomic
-from ..checkpoint import SHARPEN_KEY, generator_state_dict, read_checkpoint, resolve_source
+from ..checkpoint import (SHARPEN_KEY, generator_state_dict, infer_config, read_checkpoint, resolve_source,
+                          sharpen_weight)
 from ..errors import RealBasicVSRError
 from ..losses import GANLoss, PerceptualLoss, cleaning_target
 from ..models import RealBasicVSRNet, UNetDiscriminatorWithSpectralNorm
@@ -89,8 +90,9 @@ def build_generator(config: TrainConfig, log: Callable[[str], None] = lambda s: 
         path = resolve_source(m.init)
         sd = generator_state_dict(read_checkpoint(path), use_ema=True, source=str(path))
         if SHARPEN_KEY in sd:  # a fixed output stage, set at convert time: the network trains without it
-            log(f"model.init {m.init}: its output sharpening ({float(sd.pop(SHARPEN_KEY).reshape(-1)[0]):g}) is "
-                "not part of training; add it back with realbasicvsr convert --sharpen")
+            log(f"model.init {m.init}: its output sharpening ({sharpen_weight(sd):g}) is not part of training; "
+                "add it back with realbasicvsr convert --sharpen")
+            del sd[SHARPEN_KEY]
         own = g.state_dict()
         if m.init_partial:
             fit = {k: v for k, v in sd.items() if k in own and own[k].shape == v.shape}
@@ -121,8 +123,8 @@ def _widened(sd: dict[str, torch.Tensor], own: dict[str, torch.Tensor], mid: int
     this model's initialisation scaled by 0.1 (quiet until they have learnt something). Channel axes are
     matched by the network's layout: ``[frame (3), feature (mid)]`` inputs and pixel-shuffle outputs are a
     prefix, the fusion's ``[backward (mid), forward (mid)]`` input is blocks of ``mid``."""
-    old_mid = _feature_channels(sd)
-    if old_mid is None or old_mid >= mid:
+    old_mid = infer_config(sd).mid_channels
+    if old_mid >= mid:
         return {}
     out: dict[str, torch.Tensor] = {}
     for key, new in own.items():
@@ -135,7 +137,7 @@ def _widened(sd: dict[str, torch.Tensor], own: dict[str, torch.Tensor], mid: int
                  for axis, (o, n) in enumerate(zip(old.shape[:2], new.shape[:2]))]
         if any(s is None for s in slots) or old.shape[2:] != new.shape[2:]:
             continue
-        grown = new.clone() * 0.1
+        grown = new * 0.1
         rows = slots[0]
         if old.dim() == 4:
             grown[rows] = 0.0
@@ -144,11 +146,6 @@ def _widened(sd: dict[str, torch.Tensor], own: dict[str, torch.Tensor], mid: int
             grown[rows] = old.float()
         out[key] = grown
     return out
-
-
-def _feature_channels(sd: dict[str, torch.Tensor]) -> int | None:
-    w = sd.get("basicvsr.fusion.weight")
-    return None if w is None else int(w.shape[0])
 
 
 def _channel_slots(old: int, new: int, old_mid: int, mid: int) -> list[int] | None:
