@@ -292,6 +292,19 @@ def test_validation_without_ground_truth_uses_niqe(tmp_path: Path):
         train(smoke_config("train.iterations=1", f"val.root={tmp_path / 'lq_only'}"), tmp_path / "run2")
 
 
+def test_paired_validation_can_add_niqe_and_still_keeps_the_best_by_psnr(tmp_path: Path):
+    """val.niqe: a GAN stage's validation shows texture (NIQE) beside PSNR/SSIM; best.pth still follows PSNR."""
+    _write_val_set(tmp_path / "val_set", 48, frames=2)
+    lines: list[str] = []
+    train(smoke_config("train.iterations=1", "train.batch_size=1", "data.clip_length=2", "val.niqe=true",
+                       f"val.root={tmp_path / 'val_set'}", "val.every=1"), tmp_path / "run", log=lines.append)
+    line = next(s for s in lines if s.startswith("validation @ 1"))
+    assert 10 < float(line.split("PSNR ")[1].split()[0]) < 60
+    assert 0 < float(line.split("NIQE ")[1]) < 100
+    best = read_checkpoint(tmp_path / "run" / "checkpoints" / "best.pth")
+    assert best["meta"]["best"]["metric"] == "psnr"
+
+
 def test_manifest_source_pans_over_photos_and_reads_videos(tmp_path: Path):
     """data.source = "manifest": the files of one split of scripts/fetch_training_data.py's manifest."""
     from realbasicvsr.io import write_image

@@ -111,6 +111,8 @@ class ValConfig:
     lq: str = ""  # sub-folder names, "" = auto (lq/input/bix4 and gt/hr)
     gt: str = ""
     paired: bool = True
+    # Paired sets: also score NIQE on the outputs (a GAN stage trades PSNR for texture; watch both)
+    niqe: bool = False
     max_frames: int = 0  # 0 = whole clips
     max_clips: int = 0
     crop: int = 96  # side of the side-by-side PNG crops (LQ pixels)

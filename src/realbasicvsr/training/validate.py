@@ -1,7 +1,7 @@
 """Validation during training: upscale a held-out set with the EMA generator, score it, save crops.
 
 Paired sets (``lq/`` + ``gt/`` sub-folders, e.g. UDM10 or REDS4) give PSNR/SSIM on Y; an LQ-only set
-gives NIQE on Y (the paper's convention). Each run writes a side-by-side PNG (LQ | output | GT) of the
+gives NIQE on Y (the paper's convention); ``val.niqe`` adds NIQE to a paired set's scores. Each run writes a side-by-side PNG (LQ | output | GT) of the
 first clip's middle frame to ``val/iter_<8-digit iteration>.png`` in the work folder.
 """
 
@@ -30,7 +30,7 @@ class Validator:
         if v.paired:
             lq_root = find_subfolder(root, v.lq or None, LQ_FOLDERS, "val.lq")
             gt_root = find_subfolder(root, v.gt or None, GT_FOLDERS, "val.gt")
-            self.metrics = ("psnr", "ssim")
+            self.metrics = ("psnr", "ssim", "niqe") if v.niqe else ("psnr", "ssim")
         else:
             lq_root, gt_root = root, None
             self.metrics = ("niqe",)
