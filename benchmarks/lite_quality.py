@@ -11,7 +11,8 @@
        python benchmarks/lite_quality.py run --data data/lite_eval --models bicubic_x4 realbasicvsr_lite_x4 \
            bicubic_x2 realbasicvsr_lite_x2 realesrgan_x4plus --crops docs/lite_crops.png
 
-Each model is scored on the set of its own factor (``x4/`` or ``x2/``). ``--flow-scale 0.5`` runs the
+Each model is scored on the set of its own factor (``x4/`` or ``x2/``): PSNR-Y and SSIM-Y on every frame,
+NIQE (Y, crop border 4) on every frame too (``--niqe-every N``: every Nth). ``--flow-scale 0.5`` runs the
 models' SPyNet on half-size frames (its flow upsampled back), to measure what reduced-resolution flow costs.
 
 Outside reference (optional, never a dependency of the package): ``realesrgan_x4plus`` runs Real-ESRGAN
@@ -203,6 +204,8 @@ def main() -> None:
                    help="NIQE on every Nth output frame (default 1: all 80; 4 was used before 2026-12-05, and "
                         "20 frames let NIQE move by 0.2 between two preparations of the same set)")
     args = ap.parse_args()
+    if args.cmd == "run" and args.niqe_every < 1:
+        ap.error("--niqe-every must be at least 1")
     if args.cmd == "prepare":
         prepare(args.manifest, args.out, args.seed)
         return
