@@ -48,7 +48,8 @@ class ZooEntry:
 
 _C64B20 = ArchConfig()
 # The lite models (MODEL_CARD.md): trained by this project on registry photos/videos, shipped in the package.
-# x4 is stage 1b grown to 48 channels and trained further; x2 is the 32-channel stage-1a network with an x2 head.
+# x4 is stage 1b grown to 48 channels, trained further, then a short perceptual + GAN stage; x2 is the
+# 32-channel stage-1a network with an x2 head.
 _LITE_X4 = ArchConfig(mid_channels=48, num_propagation_blocks=6, num_cleaning_blocks=3, upscale=4, head_channels=16)
 _LITE_X2 = ArchConfig(mid_channels=32, num_propagation_blocks=4, num_cleaning_blocks=2, upscale=2, head_channels=16)
 

@@ -1,8 +1,9 @@
 """Validation during training: upscale a held-out set with the EMA generator, score it, save crops.
 
 Paired sets (``lq/`` + ``gt/`` sub-folders, e.g. UDM10 or REDS4) give PSNR/SSIM on Y; an LQ-only set
-gives NIQE on Y (the paper's convention); ``val.niqe`` adds NIQE to a paired set's scores. Each run writes a side-by-side PNG (LQ | output | GT) of the
-first clip's middle frame to ``val/iter_<8-digit iteration>.png`` in the work folder.
+gives NIQE on Y (the paper's convention); ``val.niqe`` adds NIQE to a paired set's scores. Each run writes
+a side-by-side PNG (LQ | output | GT) of the first clip's middle frame to ``val/iter_<8-digit
+iteration>.png`` in the work folder.
 """
 
 from __future__ import annotations
