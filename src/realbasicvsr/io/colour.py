@@ -13,6 +13,9 @@ from dataclasses import dataclass
 import av
 import cv2
 import numpy as np
+from av.video.reformatter import Interpolation
+
+from ..errors import RealBasicVSRError
 
 # Luma weights (Kr, Kb) of each matrix.
 _KR_KB = {"bt601": (0.299, 0.114), "bt709": (0.2126, 0.0722), "bt2020": (0.2627, 0.0593)}
@@ -56,8 +59,9 @@ class Colour:
         if matrix is None:
             matrix = "bt709" if is_hd(frame.width, frame.height) else "bt601"
         rng = int(frame.color_range)
-        full = rng == JPEG or (rng not in (MPEG, JPEG) and name.startswith("yuvj"))
-        bits = 10 if "10" in name else 12 if "12" in name else 8
+        # untagged range: yuvj* formats are full range by definition, grey (PNG, TIFF, FFV1 scans) by FFmpeg's convention
+        full = rng == JPEG or (rng not in (MPEG, JPEG) and name.startswith(("yuvj", "gray", "ya")))
+        bits = max(c.bits for c in frame.format.components if not c.is_alpha)
         return cls(matrix, full, int(frame.color_primaries), int(frame.color_trc), bits)
 
     def for_output(self, width: int, height: int) -> "Colour":
@@ -118,32 +122,59 @@ def rgb_to_planes(rgb: np.ndarray, colour: Colour, pix_fmt: str) -> np.ndarray:
     return np.concatenate([planes[0], planes[1].reshape(-1, w), planes[2].reshape(-1, w)])
 
 
-def planes_to_rgb(frame: av.VideoFrame, colour: Colour) -> np.ndarray | None:
-    """A decoded planar YCbCr frame -> uint8 (H, W, 3) RGB with ``colour``'s matrix and range, or None
-    for layouts not handled here (the caller falls back to swscale)."""
-    name = frame.format.name
-    layout = _PLANAR.get(name)
-    h, w = frame.height, frame.width
-    if layout is None or h % layout[1][1] or w % layout[1][0]:
+def _plane(frame: av.VideoFrame, index: int, dtype: type) -> np.ndarray:
+    """Plane ``index`` of a frame as a (height, width) array, the line padding cut off (no copy)."""
+    plane = frame.planes[index]
+    itemsize = np.dtype(dtype).itemsize
+    arr = np.frombuffer(plane, dtype=dtype).reshape(-1, plane.line_size // itemsize)
+    return arr[: plane.height, : plane.width]
+
+
+def _yuv_planes(fmt: av.VideoFormat) -> tuple[int, int, int] | None:
+    """(bits, chroma x step, chroma y step) for planar little-endian YCbCr with each component on its own
+    plane (alpha, if any, on a fourth): the layouts read here plane by plane; None for anything else."""
+    comps = [c for c in fmt.components if not c.is_alpha]
+    if (fmt.is_rgb or not fmt.is_planar or fmt.is_big_endian or fmt.has_palette or fmt.is_bayer
+            or len(comps) != 3 or [c.plane for c in comps] != [0, 1, 2]):
         return None
-    bits, (sx, sy), _ = layout
-    arr = frame.to_ndarray()
+    bits = comps[0].bits
+    if not 8 <= bits <= 16 or any(c.bits != bits for c in comps):
+        return None
+    return bits, 64 // fmt.chroma_width(64), 64 // fmt.chroma_height(64)
+
+
+def _planar_twin(fmt: av.VideoFormat) -> str | None:
+    """The planar YCbCr format with the same subsampling and depth as a semi-planar or packed one
+    (nv12 -> yuv420p, p010le -> yuv420p10le, yuyv422 -> yuv422p), or None."""
+    comps = [c for c in fmt.components if not c.is_alpha]
+    if fmt.is_rgb or fmt.has_palette or fmt.is_bayer or len(comps) != 3:
+        return None
+    sub = {(1, 1): "444", (2, 1): "422", (2, 2): "420", (1, 2): "440", (4, 1): "411", (4, 4): "410"}.get(
+        (64 // fmt.chroma_width(64), 64 // fmt.chroma_height(64)))
+    bits = comps[0].bits
+    depth = "" if bits == 8 else f"{bits}le" if bits in (9, 10, 12, 14, 16) else None
+    if sub is None or depth is None:
+        return None
+    name = f"yuv{sub}p{depth}"
+    try:
+        av.VideoFormat(name)
+    except (ValueError, av.error.FFmpegError):
+        return None
+    return name
+
+
+def _upsample_chroma(plane: np.ndarray, sx: int, sy: int, w: int, h: int) -> np.ndarray:
+    """A subsampled chroma plane at full size, each sample centred on its sx x sy block (odd frame sizes:
+    the last, partial block's sample stays centred on the whole block, the excess cropped)."""
     if (sx, sy) == (1, 1):
-        yp, cbp, crp = arr[0], arr[1], arr[2]
-    else:
-        ch, cw = h // sy, w // sx
-        yp = arr[:h]
-        rest = arr[h:].reshape(-1)
-        cbp, crp = rest[: ch * cw].reshape(ch, cw), rest[ch * cw : 2 * ch * cw].reshape(ch, cw)
-    off, ys, cs = _scales(colour, bits)
-    mid = float(1 << (bits - 1))
-    y = (yp.astype(np.float32) - off) * (1.0 / ys)
-    cb = (cbp.astype(np.float32) - mid) * (1.0 / cs)
-    cr = (crp.astype(np.float32) - mid) * (1.0 / cs)
-    if (sx, sy) != (1, 1):
-        cb = cv2.resize(cb, (w, h), interpolation=cv2.INTER_LINEAR)
-        cr = cv2.resize(cr, (w, h), interpolation=cv2.INTER_LINEAR)
-    kr, kg, kb = _coefficients(colour.matrix)
+        return plane
+    ch, cw = plane.shape
+    return cv2.resize(plane, (cw * sx, ch * sy), interpolation=cv2.INTER_LINEAR)[:h, :w]
+
+
+def _to_rgb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray, matrix: str) -> np.ndarray:
+    """Normalised Y (0..1) and Cb/Cr (-0.5..0.5) planes -> uint8 RGB with ``matrix``'s coefficients."""
+    kr, kg, kb = _coefficients(matrix)
     r = y + cr * (2.0 * (1.0 - kr))
     b = y + cb * (2.0 * (1.0 - kb))
     g = (y - kr * r - kb * b) * (1.0 / kg)
@@ -151,18 +182,52 @@ def planes_to_rgb(frame: av.VideoFrame, colour: Colour) -> np.ndarray | None:
     return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
 
 
+def planes_to_rgb(frame: av.VideoFrame, colour: Colour) -> np.ndarray | None:
+    """A decoded planar YCbCr frame (any depth from 8 to 16 bits, any chroma subsampling, alpha dropped,
+    full range ``yuvj*`` included) or a grey one -> uint8 (H, W, 3) RGB with ``colour``'s matrix and range,
+    read plane by plane; None for other layouts (the caller falls back to swscale)."""
+    fmt = frame.format
+    h, w = frame.height, frame.width
+    comps = fmt.components
+    if fmt.name in ("gray", "gray10le", "gray12le", "gray14le", "gray16le"):
+        bits = comps[0].bits
+        off, ys, _ = _scales(colour, bits)
+        y = (_plane(frame, 0, np.uint8 if bits == 8 else np.uint16).astype(np.float32) - off) * (1.0 / ys)
+        grey = np.clip(np.rint(y * 255.0), 0, 255).astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=-1)
+    layout = _yuv_planes(fmt)
+    if layout is None:
+        planar = _planar_twin(fmt)
+        if planar is None:
+            return None
+        # semi-planar (NV12, P010) and packed (YUYV) layouts: a lossless repacking, then the same arithmetic
+        rng = JPEG if colour.full_range else MPEG
+        return planes_to_rgb(frame.reformat(format=planar, src_color_range=rng, dst_color_range=rng), colour)
+    bits, sx, sy = layout
+    dtype = np.uint8 if bits == 8 else np.uint16
+    off, ys, cs = _scales(colour, bits)
+    mid = float(1 << (bits - 1))
+    y = (_plane(frame, 0, dtype).astype(np.float32) - off) * (1.0 / ys)
+    cb = (_plane(frame, 1, dtype).astype(np.float32) - mid) * (1.0 / cs)
+    cr = (_plane(frame, 2, dtype).astype(np.float32) - mid) * (1.0 / cs)
+    return _to_rgb(y, _upsample_chroma(cb, sx, sy, w, h), _upsample_chroma(cr, sx, sy, w, h), colour.matrix)
+
+
 def frame_to_rgb(frame: av.VideoFrame, colour: Colour | None = None) -> np.ndarray:
     """A decoded frame as uint8 RGB, converted with its own matrix and range (players' defaults when
-    untagged: BT.709 above SD, BT.601 below)."""
+    untagged: BT.709 above SD, BT.601 below). Planar YCbCr and grey are converted here; every other pixel
+    format FFmpeg decodes to (semi-planar NV12/P010, packed YUYV, RGB/BGR with or without alpha, palettes)
+    goes through swscale with the matrix and range stated explicitly."""
     colour = colour or Colour.of_frame(frame)
     rgb = planes_to_rgb(frame, colour)
     if rgb is not None:
         return rgb
-    from av.video.reformatter import Interpolation
-
-    return frame.to_ndarray(format="rgb24", src_colorspace=_CODE_OF_MATRIX[colour.matrix],
-                            src_color_range=JPEG if colour.full_range else MPEG,
-                            interpolation=Interpolation.BILINEAR | Interpolation.ACCURATE_RND)
+    try:
+        return frame.to_ndarray(format="rgb24", src_colorspace=_CODE_OF_MATRIX[colour.matrix],
+                                src_color_range=JPEG if colour.full_range else MPEG,
+                                interpolation=Interpolation.BILINEAR | Interpolation.ACCURATE_RND)
+    except (ValueError, av.error.FFmpegError) as e:
+        raise RealBasicVSRError(f"frames in pixel format {frame.format.name} cannot be converted to RGB ({e})") from e
 
 
 def rgb_to_frame(rgb: np.ndarray, colour: Colour, pix_fmt: str) -> av.VideoFrame:
@@ -171,8 +236,6 @@ def rgb_to_frame(rgb: np.ndarray, colour: Colour, pix_fmt: str) -> av.VideoFrame
     if planes is not None:
         frame = av.VideoFrame.from_ndarray(planes, format=pix_fmt)
     else:
-        from av.video.reformatter import Interpolation
-
         frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
             format=pix_fmt, dst_colorspace=_CODE_OF_MATRIX[colour.matrix],
             dst_color_range=JPEG if colour.full_range else MPEG,
