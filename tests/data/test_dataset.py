@@ -16,9 +16,8 @@ def reds(tmp_path_factory):
     return make_reds(tmp_path_factory.mktemp("reds"), clips=("000", "001", "002", "003", "011"), frames=6, h=48, w=56)
 
 
-# Without H.264: PyAV 18's libx264 now and then encodes the same tiny frames differently (README, Training),
-# so the tests that compare items bit for bit leave video compression out.
-NO_VIDEO = {"first": {"video": {"prob": 0.0}}, "final": {"video": {"prob": 0.0}}}
+# The tests that compare items bit for bit send every clip through the recipe's H.264 step (libx264).
+H264 = {"first": {"video": {"prob": 1.0, "codec_probs": (0.5, 0.5, 0.0)}}}
 
 
 def small_dataset(reds, **kw):
@@ -44,7 +43,7 @@ def test_items_have_the_recipe_shapes_and_mirroring(reds):
 
 
 def test_items_are_reproducible_and_vary_with_index_epoch_and_seed(reds):
-    config = DegradationConfig().replace(NO_VIDEO)
+    config = DegradationConfig().replace(H264)
     ds = small_dataset(reds, config=config)
     a = ds[1]
     b = small_dataset(reds, config=config)[1]
@@ -57,7 +56,7 @@ def test_items_are_reproducible_and_vary_with_index_epoch_and_seed(reds):
 
 @pytest.mark.slow
 def test_dataloader_workers_give_the_same_batches(reds):
-    ds = small_dataset(reds, repeat=2, config=DegradationConfig().replace(NO_VIDEO))
+    ds = small_dataset(reds, repeat=2, config=DegradationConfig().replace(H264))
     serial = [b for b in DataLoader(ds, batch_size=2, num_workers=0)]
     parallel = [b for b in DataLoader(ds, batch_size=2, num_workers=2)]
     assert len(serial) == len(parallel) == 3

@@ -22,7 +22,7 @@ from realbasicvsr.models import RealBasicVSRNet
 from realbasicvsr.training import train
 from realbasicvsr.training.checkpoints import list_checkpoints
 
-from .conftest import NO_VIDEO, SMOKE, smoke_config
+from .conftest import H264, SMOKE, smoke_config
 
 CLI = [sys.executable, "-m", "realbasicvsr"]
 
@@ -37,7 +37,7 @@ def _tensors(path: Path) -> dict[str, torch.Tensor]:
 
 
 def test_resume_reproduces_an_uninterrupted_run_exactly(tmp_path: Path):
-    settings = ["train.checkpoint_every=3", "data.num_workers=1", *NO_VIDEO]
+    settings = ["train.checkpoint_every=3", "data.num_workers=1", *H264]
     whole = train(smoke_config(*settings, "train.iterations=6"), tmp_path / "whole", log=lambda s: None)
     part = train(smoke_config(*settings, "train.iterations=3"), tmp_path / "parts", log=lambda s: None)
     assert part.iteration == 3
@@ -227,7 +227,7 @@ def test_torchrun_two_gloo_ranks_match_one_process(tmp_path: Path):
     """2 CPU ranks x 1 clip: one set of checkpoints (rank 0), ranks verified in sync at every checkpoint, and
     the weights equal a single process with 2 clips per step (same items, averaged gradients)."""
     settings = ["train.iterations=3", "train.checkpoint_every=1", "train.keep_last=5", "data.clip_length=2",
-                "data.num_workers=0", *NO_VIDEO]
+                "data.num_workers=0", *H264]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", "2",
            "--master-addr", "127.0.0.1", "--master-port", str(_free_port()), "-m", "realbasicvsr", "train",
            str(SMOKE), "--work-dir", str(tmp_path / "ddp"), "--set", "train.batch_size=1"]

@@ -17,7 +17,7 @@ from realbasicvsr.training.data import PanSequence, StepBatchSampler, synthetic_
 from realbasicvsr.training.ema import EMA
 from realbasicvsr.training.loop import Models
 
-from .conftest import NO_VIDEO, smoke_config
+from .conftest import H264, smoke_config
 
 
 def _clip(scale: int, frames: int = 3, size: int = 32) -> tuple[torch.Tensor, ...]:
@@ -121,7 +121,7 @@ def test_synthetic_clips_move_and_are_reproducible():
 
 
 def test_gradient_accumulation_equals_the_larger_batch(tmp_path: Path):
-    common = ["train.iterations=2", "train.checkpoint_every=2", "data.clip_length=2", *NO_VIDEO]
+    common = ["train.iterations=2", "train.checkpoint_every=2", "data.clip_length=2", *H264]
     big = train(smoke_config(*common, "train.batch_size=2"), tmp_path / "big", log=lambda s: None)
     acc = train(smoke_config(*common, "train.batch_size=1", "train.accumulate=2"), tmp_path / "acc",
                 log=lambda s: None)

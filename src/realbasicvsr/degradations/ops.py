@@ -16,6 +16,7 @@ import av
 import cv2
 import numpy as np
 import scipy.fft
+import torch
 
 from ..errors import RealBasicVSRError
 
@@ -200,6 +201,23 @@ def resolve_encoder(codec: str) -> str:
     raise RealBasicVSRError(f"video codec {codec!r} has no encoder in this PyAV/FFmpeg build")
 
 
+@functools.lru_cache(maxsize=None)
+def x264_options(encoder: str) -> dict[str, str]:
+    """Private options that make libx264 repeatable: its SIMD capped at AVX2 on x86 CPUs that have AVX2.
+
+    x264's AVX-512 code reads bytes nobody wrote on frames as small as training crops, so the same frames
+    gave different bitstreams while other processes kept the cores busy (up to 4 of 60 on an AVX-512 Xeon;
+    none with glibc's MALLOC_PERTURB_ set or with the SIMD capped at AVX2). Capped, an AVX-512 machine runs
+    the code an AVX2 machine runs, which gives the bitstream of x264's own choice there (measured identical
+    on an AVX2-only EPYC, same speed), so the training data's statistics do not move.
+    """
+    if av.codec.Codec(encoder, "w").name != "libx264":
+        return {}
+    if torch.backends.cpu.get_cpu_capability() not in ("AVX2", "AVX512"):
+        return {}  # other CPUs (ARM, older x86) have no AVX-512 path to avoid; never force flags they lack
+    return {"x264-params": "asm=AVX2,Cache64"}
+
+
 def video_compress(frames: Sequence[np.ndarray], codec: str, bitrate: int, size: tuple[int, int] | None = None) -> Frames:
     """Encode the frames as one mp4 video in memory (1 fps, yuv420p, given bitrate) and decode it back.
 
@@ -220,6 +238,7 @@ def video_compress(frames: Sequence[np.ndarray], codec: str, bitrate: int, size:
         # x264's output depends on its thread count: keep it fixed. This reaches x264 (its SEI reads
         # threads=1 lookahead_threads=1 sliced_threads=0) and also makes the RGB->YUV conversion serial.
         stream.codec_context.thread_count = 1
+        stream.options = x264_options(encoder)
         for i, f in enumerate(frames):
             if f.shape[:2] != (h, w):
                 f = cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR)
