@@ -358,12 +358,12 @@ def test_lite0_real_weights_load_strictly_and_give_the_documented_taps(lite0, li
 
 
 @needs_lite0
-def test_lite0_classifies_pictures(lite0, shared_dir):
+def test_lite0_classifies_pictures(lite0, calib_dir):
     """ImageNet top-1 on three calibration images: the weights and TensorFlow's normalisation work."""
     expected = {"I03": 852, "I04": 452, "I08": 858}  # tennis ball (neon caps), bonnet, tile roof
     batch = []
     for name in expected:
-        img = cv2.imread(str(shared_dir / "metrics_calibration" / "ref_dir" / f"{name}.bmp"))[:, :, ::-1]
+        img = cv2.imread(str(calib_dir / "ref_dir" / f"{name}.bmp"))[:, :, ::-1]
         h, w = img.shape[:2]
         s = min(h, w)
         img = img[(h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
