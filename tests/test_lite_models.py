@@ -90,8 +90,8 @@ def test_lite_flop_count_matches_the_modules():
 
 
 def _degraded_pans(scale: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """12-frame pans over the three calibration photos in ../shared (never trained on), degraded by the
-    package's pipeline with fixed seeds: [(lq uint8 frames, gt uint8 frames)]."""
+    """12-frame pans over the three calibration photos (external data, see tests/testdata.py; never trained
+    on), degraded by the package's pipeline with fixed seeds: [(lq uint8 frames, gt uint8 frames)]."""
     from realbasicvsr.degradations import DegradationConfig, DegradationPipeline
     from realbasicvsr.io import read_image
     from realbasicvsr.training.data import PanSequence

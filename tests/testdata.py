@@ -25,17 +25,20 @@ CALIBRATION_SOURCE = (
 )
 
 
-def external_data_dir() -> Path:
-    """``$REALBASICVSR_TEST_DATA`` if set (``none``: a folder that does not exist), else ../shared."""
+def external_data_dir() -> Path | None:
+    """``$REALBASICVSR_TEST_DATA`` if set (``none``: no external data, None), else ../shared beside the checkout."""
     value = os.environ.get(DATA_ENV)
     if value is None:
         return BESIDE_CHECKOUT
-    return Path("/nonexistent") if value.strip().lower() == "none" else Path(value)
+    return None if value.strip().lower() == "none" else Path(value)
 
 
 def calibration_dir() -> Path | None:
     """The calibration folder (``metrics_calibration``) of the external data, or None when absent."""
-    folder = external_data_dir() / "metrics_calibration"
+    root = external_data_dir()
+    if root is None:
+        return None
+    folder = root / "metrics_calibration"
     needed = ["reference_scores.csv"] + [f"{d}/{n}.bmp" for d in ("dist_dir", "ref_dir") for n in ("I03", "I04", "I08")]
     return folder if all((folder / p).is_file() for p in needed) else None
 
@@ -44,6 +47,8 @@ def require_calibration_dir() -> Path:
     """The calibration folder, or skip the calling test with one line naming what is missing and where from."""
     folder = calibration_dir()
     if folder is None:
-        pytest.skip(f"needs {CALIBRATION_SOURCE}: not in {external_data_dir() / 'metrics_calibration'} "
-                    f"(set ${DATA_ENV} to the folder holding metrics_calibration/; see tests/assets/README.md)")
+        root = external_data_dir()
+        where = f"${DATA_ENV}=none" if root is None else f"not in {root / 'metrics_calibration'}"
+        pytest.skip(f"needs {CALIBRATION_SOURCE}: {where} (set ${DATA_ENV} to the folder holding "
+                    "metrics_calibration/; see tests/assets/README.md)")
     return folder
