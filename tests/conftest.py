@@ -1,4 +1,4 @@
-"""Shared fixtures: the read-only reference data beside the checkout, and released-layout checkpoints."""
+"""Shared fixtures: the reference data (tests/assets, the external calibration set), released-layout checkpoints."""
 
 from __future__ import annotations
 
@@ -8,23 +8,21 @@ from typing import Callable
 import pytest
 import torch
 
+from testdata import SMALL_WEIGHTS, require_calibration_dir
+
 from realbasicvsr.models import RealBasicVSRNet, UNetDiscriminatorWithSpectralNorm
 
-SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
-
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    """../shared beside the checkout (golden vectors, spec, seeds). Missing means a broken setup: fail."""
-    if not (SHARED_DIR / "golden").is_dir():
-        pytest.fail(f"reference data missing: expected {SHARED_DIR}/golden (the shared folder beside the checkout)")
-    return SHARED_DIR
-
-
-@pytest.fixture(scope="session")
-def golden_small_path(shared_dir: Path) -> Path:
+def golden_small_path() -> Path:
     """The small golden checkpoint (mid_channels=16, 2+2 blocks): a real MMEditing-layout file that loads."""
-    return shared_dir / "golden" / "realbasicvsr_small.pt"
+    return SMALL_WEIGHTS
+
+
+@pytest.fixture(scope="session")
+def calib_dir() -> Path:
+    """The external calibration folder (TID2013 images, official scores); skips the test when absent."""
+    return require_calibration_dir()
 
 
 def write_released_checkpoint(

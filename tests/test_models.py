@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
+from testdata import GOLDEN_DIR
 
 from realbasicvsr import load_model
 from realbasicvsr.inference.engine import cpu_has_native_bf16
@@ -36,8 +37,8 @@ def golden(golden_small_path: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def disc_golden(shared_dir: Path) -> dict:
-    return torch.load(shared_dir / "golden" / "unet_disc.pt", weights_only=True)
+def disc_golden() -> dict:
+    return torch.load(GOLDEN_DIR / "unet_disc.pt", weights_only=True)
 
 
 @pytest.fixture(scope="module")

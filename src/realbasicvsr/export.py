@@ -15,6 +15,7 @@ import torch
 
 from .atomic import atomic_write
 from .errors import RealBasicVSRError
+from .extras import require_extra
 
 
 def export_onnx(
@@ -38,6 +39,7 @@ def export_onnx(
         raise RealBasicVSRError(f"{out} already exists; pass --overwrite to replace it")
     if frames < 2 or height < 16 or width < 16:
         raise RealBasicVSRError(f"export shape {frames}x{height}x{width}: needs at least 2 frames of 16x16")
+    require_extra("onnx", "ONNX export")
     model = load_model(model_source).eval()
     example = torch.rand(1, frames, 3, height, width, generator=torch.Generator().manual_seed(0))
 

@@ -1,25 +1,20 @@
-"""Fixtures for the metric tests: the calibration images, the LIVE BRISQUE model folder, a tiny NRQM model."""
+"""Fixtures for the metric tests: the calibration images, LIVE's BRISQUE model in a cache or served on 127.0.0.1,
+a tiny NRQM model."""
 
 from __future__ import annotations
 
 import csv
+import functools
+import http.server
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from realbasicvsr.io import read_image
+from realbasicvsr.metrics.brisque import BUNDLED_DIR
 from realbasicvsr.metrics.nrqm import Forest, NRQMModel
-
-CALIB = Path(__file__).resolve().parents[2].parent / "shared" / "metrics_calibration"
-
-
-@pytest.fixture(scope="session")
-def calib_dir() -> Path:
-    """../shared/metrics_calibration beside the checkout (fails loudly when the setup lacks it)."""
-    if not (CALIB / "reference_scores.csv").is_file():
-        pytest.fail(f"calibration data missing: {CALIB}")
-    return CALIB
 
 
 @pytest.fixture(scope="session")
@@ -39,15 +34,34 @@ def calib_images(calib_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 
 @pytest.fixture()
-def brisque_home(tmp_path: Path, calib_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """$REALBASICVSR_HOME with the LIVE BRISQUE model in brisque/ (the test copy from the shared folder)."""
+def brisque_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """$REALBASICVSR_HOME with the LIVE BRISQUE model in brisque/ (a copy of the package's files)."""
     home = tmp_path / "home"
     (home / "brisque").mkdir(parents=True)
     for name in ("allmodel", "allrange"):
-        (home / "brisque" / name).write_bytes((calib_dir / "brisque_live" / name).read_bytes())
+        (home / "brisque" / name).write_bytes((BUNDLED_DIR / name).read_bytes())
     monkeypatch.setenv("REALBASICVSR_HOME", str(home))
     monkeypatch.delenv("REALBASICVSR_NRQM_MODEL", raising=False)
     return home
+
+
+@pytest.fixture()
+def served_release(tmp_path: Path):
+    """The LIVE release files served on 127.0.0.1 by http.server in a thread; yields the folder URL."""
+    root = tmp_path / "www" / "MATLAB"
+    root.mkdir(parents=True)
+    for name in ("allmodel", "allrange"):
+        (root / name).write_bytes((BUNDLED_DIR / name).read_bytes())
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *a, **k: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/", root
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def _tiny_nrqm_model(seed: int = 0, trees: int = 3) -> NRQMModel:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,7 @@ import torch
 from realbasicvsr.cli import main
 from realbasicvsr.io import list_frame_files, open_sink, open_source, read_image, write_image
 from realbasicvsr.metrics import brisque, niqe, nrqm, pi, psnr, ssim
+from realbasicvsr.metrics.brisque import BUNDLED_DIR, URL_ENV, load_model
 from realbasicvsr.metrics.nrqm import MODEL_ENV, save_model
 from realbasicvsr.models import RealBasicVSRNet
 
@@ -65,6 +68,42 @@ def test_evaluate_folders_and_a_video_with_json_and_csv(tmp_path, brisque_home, 
     lines = (tmp_path / "r.csv").read_text().splitlines()
     assert lines[0] == "clip,frame,niqe,brisque" and lines[-1].startswith("mean,mean,")
     assert float(lines[1].split(",")[2]) == niqe(a[0])
+
+
+# Runs the CLI with every outgoing connection refused, as on a machine with no network.
+OFFLINE_CLI = """
+import socket, sys
+def refuse(*args, **kwargs):
+    raise OSError('network disabled by the test')
+socket.socket.connect = socket.socket.connect_ex = refuse
+from realbasicvsr.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _evaluate_offline(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    base = {"PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src"), "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path), "REALBASICVSR_HOME": str(tmp_path / "home")}
+    return subprocess.run([sys.executable, "-c", OFFLINE_CLI, "evaluate", *args], env=base | env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_evaluate_niqe_brisque_with_no_network_and_an_empty_cache(tmp_path, textured_image, served_release):
+    """The default metrics need nothing from the network or the cache (LIVE's models ship in the package)."""
+    frames = [textured_image(96, 128, seed=s) for s in (0, 1)]
+    clip = _clip(tmp_path / "clip", frames)
+    (tmp_path / "home").mkdir()
+    proc = _evaluate_offline(tmp_path, str(clip), "--metrics", "niqe,brisque", "--quiet", "--json", "r.json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((tmp_path / "r.json").read_text())
+    live = load_model(BUNDLED_DIR)
+    assert doc["mean"]["niqe"] == pytest.approx(np.mean([niqe(f) for f in frames]), rel=1e-12)
+    assert doc["mean"]["brisque"] == pytest.approx(np.mean([brisque(f, model=live) for f in frames]), rel=1e-12)
+    assert list((tmp_path / "home").iterdir()) == []  # nothing downloaded or cached
+    # the same wrapper does cut the network: asked to download the model (from a live server), it cannot
+    url, _ = served_release
+    proc = _evaluate_offline(tmp_path, str(clip), "--metrics", "brisque", "--quiet", **{URL_ENV: url})
+    assert proc.returncode == 2 and "allmodel" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
 def test_evaluate_full_reference_paper_convention(tmp_path, textured_image, capsys):

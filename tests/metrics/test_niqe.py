@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from testdata import ASSETS
 
 from realbasicvsr.errors import RealBasicVSRError
 from realbasicvsr.metrics import niqe
@@ -11,9 +12,9 @@ from realbasicvsr.metrics.color import rgb2y
 from realbasicvsr.metrics.niqe import niqe_features, niqe_plane, pristine_params
 
 
-def test_bundled_pristine_model_equals_the_live_release(calib_dir):
+def test_bundled_pristine_model_equals_the_live_release():
     mu, cov = pristine_params()
-    ref = np.load(calib_dir / "niqe_pristine_params.npz")
+    ref = np.load(ASSETS / "metrics" / "niqe_pristine_params.npz")
     assert mu.shape == (36,) and cov.shape == (36, 36)
     assert np.array_equal(mu, ref["mu_prisparam"].ravel())
     assert np.array_equal(cov, ref["cov_prisparam"])

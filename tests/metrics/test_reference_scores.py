@@ -1,4 +1,4 @@
-"""The metrics against the official codes' scores (../shared/metrics_calibration/reference_scores.csv).
+"""The metrics against the official codes' scores (the calibration set's reference_scores.csv, see tests/testdata.py).
 
 Tolerances: PSNR 0.01 dB (the reference has 2 decimals), SSIM 5e-4, NIQE and BRISQUE 1e-3 relative on I04.
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 import pytest
 
 from realbasicvsr.metrics import brisque, niqe, psnr, ssim
-from realbasicvsr.metrics.brisque import load_model
+from realbasicvsr.metrics.brisque import BUNDLED_DIR, load_model
 
 TIGHT = 1e-3
 FLAT = 1e-2  # images with flat regions, see the module docstring
@@ -46,14 +46,14 @@ def test_niqe_i04_is_exact_to_machine_precision(calib_images, reference_scores):
 
 
 @pytest.mark.parametrize("name", ["I03", "I04", "I08"])
-def test_brisque_matches_official(name, calib_images, reference_scores, calib_dir):
-    model = load_model(calib_dir / "brisque_live")
+def test_brisque_matches_official(name, calib_images, reference_scores):
+    model = load_model(BUNDLED_DIR)
     got = brisque(calib_images[name][0], model=model)
     assert got == pytest.approx(reference_scores[(name, "brisque")], rel=REL_TOL[name])
 
 
-def test_brisque_text_rounding_is_what_makes_i04_exact(calib_images, reference_scores, calib_dir):
-    model = load_model(calib_dir / "brisque_live")
+def test_brisque_text_rounding_is_what_makes_i04_exact(calib_images, reference_scores):
+    model = load_model(BUNDLED_DIR)
     img = calib_images["I04"][0]
     official = reference_scores[("I04", "brisque")]
     assert brisque(img, model=model) == official  # the release prints 6 significant digits: equal, not close

@@ -9,11 +9,10 @@ import av
 import numpy as np
 
 from synthetic_frames import frame  # also imported from here by the upscaling tests
+from testdata import SMALL_WEIGHTS  # also imported from here by the upscaling tests
 
 from realbasicvsr.io import write_image
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-SMALL_WEIGHTS = SHARED / "golden" / "realbasicvsr_small.pt"
 
 
 def write_video(

@@ -32,16 +32,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..extras import missing_extra, require_extra
     from ..hub import cache_dir
 
+    require_extra("web", "serve")
     try:
         import uvicorn
 
         from ..web.app import create_app
         from ..web.security import is_loopback
-    except ImportError as e:
-        raise RealBasicVSRError(f"serve needs the web extra ({e.name} is missing): "
-                                "pip install 'realbasicvsr[web]'") from e
+    except ImportError as e:  # installed but broken (a dependency of fastapi missing)
+        raise missing_extra("web", "serve", e.name) from e
     if not 0 < args.port < 65536:
         raise RealBasicVSRError("--port must be between 1 and 65535")
     if args.max_upload_mb < 1:

@@ -2,8 +2,10 @@
 
 The release writes the 36 features to a text file with ``%f``, rescales them with ``svm-scale -r allrange``
 (printed with ``%g``) and runs an RBF epsilon-SVR (``allmodel``); the text round trips change the score in
-the 4th digit, so they are reproduced here. The model files are not bundled: they are looked up in
-``$REALBASICVSR_HOME/brisque/`` and downloaded from the official release on first use.
+the 4th digit, so they are reproduced here. The model files ship in the package (``data/brisque/``, with
+LIVE's notice; sha256-checked before use), so BRISQUE works offline. With ``$REALBASICVSR_BRISQUE_URL`` set
+(another copy of a release), or when the bundled copy is missing or damaged, they are downloaded into
+``$REALBASICVSR_HOME/brisque/`` instead (sha256-checked too).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +32,7 @@ MODEL_FILES = {
 }
 # Where the model is fetched from; override with $REALBASICVSR_BRISQUE_URL (a folder URL ending in '/').
 URL_ENV = "REALBASICVSR_BRISQUE_URL"
+BUNDLED_DIR = Path(str(resources.files(__package__).joinpath("data", "brisque")))
 _SHIFTS = ((0, 1), (1, 0), (1, 1), (-1, 1))
 
 
@@ -47,8 +51,21 @@ class BrisqueModel:
 
 
 def model_dir() -> Path:
-    """The folder that holds (or receives) ``allmodel`` and ``allrange``."""
+    """The cache folder that receives downloaded ``allmodel`` and ``allrange``."""
     return hub.cache_dir() / "brisque"
+
+
+def bundled_model_intact() -> bool:
+    """Whether the package's copy holds both model files with the release's sha256."""
+    return all((BUNDLED_DIR / n).is_file() and hub.file_sha256(BUNDLED_DIR / n) == d for n, d in MODEL_FILES.items())
+
+
+def model_folder() -> Path:
+    """Where the model is read from: the bundled copy, or the download cache when ``$REALBASICVSR_BRISQUE_URL``
+    names another copy or the bundled one is missing or damaged (a stripped install)."""
+    if not os.environ.get(URL_ENV) and bundled_model_intact():
+        return BUNDLED_DIR
+    return ensure_model_files()
 
 
 def ensure_model_files(base_url: str | None = None, *, progress: bool = True) -> Path:
@@ -119,8 +136,8 @@ def _cached_model(folder: str) -> BrisqueModel:
 
 
 def default_model() -> BrisqueModel:
-    """The LIVE model, from the cache folder (downloaded there on first use)."""
-    return _cached_model(str(ensure_model_files()))
+    """The LIVE model: the bundled copy (no network), see :func:`model_folder`."""
+    return _cached_model(str(model_folder()))
 
 
 def brisque_features(plane: np.ndarray) -> np.ndarray:

