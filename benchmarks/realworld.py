@@ -34,8 +34,9 @@ PyAV/OpenCV (``realbasicvsr.degradations`` is never used, so the models' trainin
 **Real clips** (``kind`` "real", no ground truth): NIQE (Y, 4-px shave), BRISQUE (Y, 4-px shave), E*warp
 (RGB, against the previous frame) and invented texture (Y, against ``bicubic`` at the same scale; see
 ``realbasicvsr.metrics.texture``), all through ``realbasicvsr.evaluation.evaluate``; one comparison sheet per
-clip and scale (``realbasicvsr.compare``: LQ, then every model, at the first and last frame, centre region
-at 2x zoom). Seconds per frame are measured on the real clips (CPU, fp32, the whole clip as one window).
+clip and scale (``realbasicvsr.compare``: LQ, then every model, at the first and last frame, the whole
+crop at 512x384: x4 outputs as they are, x2 ones at 2x zoom, LQ nearest-neighbour enlarged). Seconds per
+frame are measured on the real clips (CPU, fp32, the whole clip as one window).
 
 **Splits.** ``validation`` sources are for choosing checkpoints; ``reported`` ones are the numbers in
 MODEL_CARD.md and are never used to choose anything. The split is fixed per source in :data:`SOURCES`.
@@ -71,7 +72,7 @@ SEED = 2027
 PAIRED_FRAMES = 6
 REAL_FRAMES = 8
 GT_CROP = (256, 192)  # (w, h) of the ground truth: x4 LQ 64x48, x2 LQ 128x96
-REAL_CROP = (96, 72)  # (w, h) of a real clip's LQ crop
+REAL_CROP = (128, 96)  # (w, h) of a real clip's LQ crop
 REAL_METRICS = ("niqe", "brisque", "warp", "texture")
 
 
@@ -103,10 +104,11 @@ SOURCES = (
            "usr/lib/python3/dist-packages/imageio/resources/images/cockatoo.mp4", "BSD-2-Clause",
            "imageio contributors", "paired", "validation", start=0, shrink=2.0),
     Source("demo_qcif", "pypi:iscc-samples==0.6.0", "iscc_samples/files/video/demo.mp4", "CC-BY-4.0",
-           "iscc-samples (Titusz Pan, ISCC Foundation); Spiral Sessions", "real", "reported", start=1200),
+           "iscc-samples (Titusz Pan, ISCC Foundation); Spiral Sessions", "real", "reported", start=1250,
+           centre=(0.55, 0.45)),
     Source("demo_cif", "pypi:iscc-samples==0.6.0", "iscc_samples/files/video/demo.3gp", "CC-BY-4.0",
-           "iscc-samples (Titusz Pan, ISCC Foundation); Spiral Sessions", "real", "reported", start=1200,
-           centre=(0.8, 0.5)),
+           "iscc-samples (Titusz Pan, ISCC Foundation); Spiral Sessions", "real", "reported", start=1250,
+           centre=(0.68, 0.4)),
     Source("vtest", "apt:opencv-doc", f"{_DEB}/opencv-doc/examples/data/vtest.avi", "BSD-3-Clause",
            "OpenCV (Intel Corporation and contributors)", "real", "reported", start=100),
     Source("dlib_frames", "apt:libdlib19.1", f"{_DEB}/libdlib19.1/examples/video_frames",
@@ -402,13 +404,10 @@ def sheets(sets: Path, outs: Path, rows: list[dict], folder: Path) -> list[Path]
             models = [r["model"] for r in rows if r["scale"] == scale]
             if not models:
                 continue
-            first = read_clip(outs / models[0] / "real" / name, [0])[0][1]
-            h, w = first.shape[:2]
-            region = (w // 4, h // 4, w // 2, h // 2)
             sheet = folder / f"{name}_x{scale}.png"
             folder.mkdir(parents=True, exist_ok=True)
             compare_sheet([path] + [outs / m / "real" / name for m in models], sheet, at=["f0", f"f{n - 1}"],
-                          region=region, zoom=2, labels=["LQ"] + models, overwrite=True)
+                          zoom=4 // scale, labels=["LQ"] + models, overwrite=True)
             written.append(sheet)
     return written
 
@@ -514,7 +513,8 @@ def main(argv: list[str] | None = None) -> None:
     r = sub.choices["run"]
     r.add_argument("--models", nargs="+", default=DEFAULT_MODELS,
                    help="baselines (bicubic_x4, lanczos_x2, ...), zoo names, checkpoint files, realesrgan_x4plus")
-    r.add_argument("--sheets", type=Path, default=None, help="write the comparison sheets here (default: cache/sheets/<split>)")
+    r.add_argument("--sheets", type=Path, default=None,
+                   help="write the comparison sheets here (default: cache/sheets/<split>)")
     r.add_argument("--json", type=Path, default=None)
     r.add_argument("--real-only", action="store_true",
                    help="only the real clips (no paired recipes): for slow models such as realesrgan_x4plus")

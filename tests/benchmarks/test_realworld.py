@@ -69,4 +69,4 @@ def test_smoke_run(tmp_path, brisque_home, capsys):
     assert lite["s_per_frame"] > 0
     assert "| realbasicvsr_lite_x2 | x2 |" in text and "- realbasicvsr_lite_x2 (x2): " in text
     sheet = read_image(tmp_path / "cache" / "sheets" / "smoke" / "gen_real_x2.png")
-    assert sheet.shape[1] > 4 * 128  # LQ and three models, each the 64-px centre region at 2x zoom
+    assert sheet.shape[1] > 4 * 256  # LQ and three models, each the whole 128-px output at 2x zoom

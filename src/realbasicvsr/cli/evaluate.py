@@ -26,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="also draw every metric per frame over time (one line per clip) into this PNG")
     p.add_argument("--ref", default=None, help="reference clip (or folder of clips with the same names) for psnr/ssim")
     p.add_argument("--base", default=None,
-                   help="the bicubic upscale of the same input (clip, or folder of clips with the same names) for texture")
+                   help="the bicubic upscale of the same input (a clip, or a folder of clips with the same names) "
+                   "for texture")
     p.add_argument("--frames", default=None, help="frame indices to score, e.g. 0,50,99 (default: all)")
     p.add_argument(
         "--convention", choices=("official", "paper"), default="official",

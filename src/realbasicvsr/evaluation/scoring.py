@@ -194,7 +194,8 @@ def evaluate(
 
     With ``ref`` (a clip, or a folder of clips with the same names), PSNR/SSIM compare frame i with the
     reference's frame i; with ``base`` (the bicubic upscales of the same inputs, paired the same way), texture
-    compares frame i with the base's frame i. Convention 'official' uses each metric's official defaults, 'paper' the Y channel.
+    compares frame i with the base's frame i. Convention 'official' uses each metric's official defaults,
+    'paper' the Y channel.
     A truncated video is an error (a score over part of a clip looks like one over all of it) unless
     ``allow_partial``: then its decodable frames are scored, with a warning.
     """
@@ -230,7 +231,8 @@ def evaluate(
                 j, base_frame = next(bases_iter, (None, None))
                 if j != i:
                     raise RealBasicVSRError(f"base {base_path} has fewer frames than {path}")
-            scores = score_frame(frame, ref_frame, specs, where=f"{path} frame {i}", extra=extra, base=base_frame)
+            scores = score_frame(frame, ref_frame, specs, where=f"{path} frame {i}", extra=extra,
+                                 base=base_frame)
             for s in specs:
                 if s.name == "warp":  # against the frame before (none for the first, or after a gap)
                     consecutive = prev is not None and prev[0] == i - 1
