@@ -60,8 +60,10 @@ import av
 import cv2
 import numpy as np
 
+from realbasicvsr import load_model
 from realbasicvsr.compare import compare_sheet
 from realbasicvsr.evaluation import evaluate
+from realbasicvsr.inference import EngineOptions, Upscaler
 from realbasicvsr.io import write_image
 from realbasicvsr.io.clips import find_clips, read_clip
 
@@ -346,9 +348,6 @@ def load_upscaler(model: str) -> tuple[int, Callable[[list[np.ndarray]], list[np
             return scale, lambda frames: fn(frames, scale)
     if model == "realesrgan_x4plus":
         return 4, _realesrgan_x4plus()
-    from realbasicvsr import load_model
-    from realbasicvsr.inference import EngineOptions, Upscaler
-
     net = load_model(model)
     return net.upscale, Upscaler(net, EngineOptions(device="cpu", precision="fp32"))
 
@@ -416,7 +415,9 @@ def sheets(sets: Path, outs: Path, rows: list[dict], folder: Path) -> list[Path]
 
 
 def tables(rows: list[dict]) -> str:
-    """Markdown: paired PSNR-Y/SSIM-Y per recipe and scale, real-clip metrics, per-clip texture/E*warp, verdicts."""
+    """Markdown: paired PSNR-Y/SSIM-Y per recipe and scale, real-clip metrics, per-clip texture/E*warp, verdicts.
+
+    Adds each row's deltas against bicubic and worst real-clip ratios to it (kept in the JSON)."""
     lines: list[str] = []
     base = {r["scale"]: r for r in rows if r["model"] == f"bicubic_x{r['scale']}"}
     recipes = [k for k in RECIPES if any(k in r["paired"] for r in rows)]
