@@ -97,3 +97,12 @@ def test_evaluate_cli_texture_needs_base(tmp_path, capsys):
     assert main(["evaluate", str(out), "--metrics", "texture", "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--base" in err
+
+
+def test_test_command_refuses_texture_before_upscaling(tmp_path, capsys):
+    """`test` has no bicubic base: it says how to score texture instead of failing after the upscale."""
+    clip(tmp_path / "set" / "a", [scene()])
+    assert main(["test", "--model", str(tmp_path / "missing.pth"), "--dataset", str(tmp_path / "set"),
+                 "--metrics", "texture", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "evaluate OUT --base BICUBIC --metrics texture" in err
