@@ -8,7 +8,7 @@ import argparse
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "evaluate",
-        help="score images, frame folders or videos with NIQE/BRISQUE/NRQM/PI/PSNR/SSIM",
+        help="score images, frame folders or videos with NIQE/BRISQUE/NRQM/PI/PSNR/SSIM/E*warp/invented texture",
         description="Score clips (a video, a folder of frames, an image, or a folder of such clips such as "
         "VideoLQ) with the metrics exactly as their official codes compute them. Prints a markdown table: one "
         "row per clip (mean over its frames) and the mean over clips.",
@@ -16,13 +16,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="video, frame folder, image, or a folder of clips")
     p.add_argument(
         "--metrics", default=None,
-        help="comma-separated: niqe,brisque,nrqm,pi,psnr,ssim,warp (default niqe,brisque; plus psnr,ssim with "
-        "--ref). warp: the temporal warping error E*warp x1e-3 of each frame against the one before (DIS "
-        "optical flow, occlusions masked; RGB in [0, 1]): 0 for a static clip, large for flicker",
+        help="comma-separated: niqe,brisque,nrqm,pi,psnr,ssim,warp,texture (default niqe,brisque; plus psnr,ssim "
+        "with --ref). warp: the temporal warping error E*warp x1e-3 of each frame against the one before (DIS "
+        "optical flow, occlusions masked; RGB in [0, 1]): 0 for a static clip, large for flicker. texture: "
+        "invented texture, the high-frequency energy of Y where the bicubic upscale (--base) is flat, over "
+        "bicubic's own there: 1.0 for bicubic, above 1.5 for painted patterns (needs --base)",
     )
     p.add_argument("--plot", default=None, metavar="FILE.png",
                    help="also draw every metric per frame over time (one line per clip) into this PNG")
     p.add_argument("--ref", default=None, help="reference clip (or folder of clips with the same names) for psnr/ssim")
+    p.add_argument("--base", default=None,
+                   help="the bicubic upscale of the same input (a clip, or a folder of clips with the same names) "
+                   "for texture")
     p.add_argument("--frames", default=None, help="frame indices to score, e.g. 0,50,99 (default: all)")
     p.add_argument(
         "--convention", choices=("official", "paper"), default="official",
@@ -75,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         args.paths,
         metrics,
         ref=args.ref,
+        base=args.base,
         frames=parse_frames(args.frames),
         convention=args.convention,
         channel=args.channel,

@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import RealBasicVSRError
 from ..io import open_sink
 from ..io.clips import check_range, find_clips, read_clip
-from ..metrics import FULL_REFERENCE
+from ..metrics import BASELINE, FULL_REFERENCE
 from .scoring import EvalResult, load_metric_models, metric_specs, pair_references, parse_metrics, score_frame
 
 VIDEOLQ_FRAMES = (0, 50, 99)
@@ -98,6 +98,9 @@ def run_test(
         raise RealBasicVSRError(f"unknown layout {layout!r}; choose videolq or paired")
     if gt_root is None and set(metrics) & set(FULL_REFERENCE):
         raise RealBasicVSRError("PSNR/SSIM need ground truth: use --layout paired")
+    if set(metrics) & set(BASELINE):
+        raise RealBasicVSRError("texture needs the bicubic upscale as a base: --save the outputs, then "
+                                "`realbasicvsr evaluate OUT --base BICUBIC --metrics texture`")
     specs = metric_specs(metrics, convention)
     extra = load_metric_models(metrics, nrqm_model)
     clips = find_clips(lq_root)

@@ -13,14 +13,14 @@ import numpy as np
 
 from ..errors import RealBasicVSRError
 from ..io.clips import find_clips, iter_clip
-from ..metrics import ALL_METRICS, FULL_REFERENCE, FUNCTIONS, OFFICIAL, TEMPORAL, warping_error
+from ..metrics import ALL_METRICS, BASELINE, FULL_REFERENCE, FUNCTIONS, OFFICIAL, TEMPORAL, warping_error
 
 # The paper's table: NRQM/NIQE/PI with the PIRM2018 code (Y of rgb2ycbcr, 4-px shave); BRISQUE on the same Y.
 PAPER = {m: ("y", 4) for m in ("niqe", "brisque", "nrqm", "pi")} | {"psnr": ("y", 0), "ssim": ("y", 0),
-                                                                     "warp": ("rgb", 0)}
+                                                                     "warp": ("rgb", 0), "texture": ("y", 0)}
 CONVENTIONS = {"official": OFFICIAL, "paper": PAPER}
 _LABEL = {"niqe": "NIQE", "brisque": "BRISQUE", "nrqm": "NRQM", "pi": "PI", "psnr": "PSNR", "ssim": "SSIM",
-          "warp": "E*warp x1e-3"}
+          "warp": "E*warp x1e-3", "texture": "Invented texture"}
 _CHANNEL_LABEL = {"gray": "gray", "y": "Y", "rgb": "RGB"}
 
 
@@ -131,9 +131,11 @@ def score_frame(
     specs: Sequence[MetricSpec],
     where: str = "",
     extra: dict[str, dict] | None = None,
+    base: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """All chosen metrics of one frame (``ref`` is needed only for PSNR/SSIM; ``extra``: per-metric
-    keyword arguments such as loaded models, from :func:`load_metric_models`)."""
+    """All chosen metrics of one frame (``ref`` is needed only for PSNR/SSIM, ``base``, the bicubic upscale
+    of the same input, only for texture; ``extra``: per-metric keyword arguments such as loaded models,
+    from :func:`load_metric_models`)."""
     out = {}
     for s in specs:
         if s.name in TEMPORAL:
@@ -150,6 +152,10 @@ def score_frame(
                         f"{ref.shape[1]}x{ref.shape[0]}"
                     )
                 out[s.name] = fn(frame, ref, channel=s.channel, crop_border=s.crop_border, **kw)
+            elif s.name in BASELINE:
+                if base is None:
+                    raise RealBasicVSRError(f"{s.name} needs the bicubic upscale of the same input: pass --base")
+                out[s.name] = fn(frame, base, channel=s.channel, crop_border=s.crop_border, **kw)
             else:
                 out[s.name] = fn(frame, channel=s.channel, crop_border=s.crop_border, **kw)
         except RealBasicVSRError as e:
@@ -175,6 +181,7 @@ def evaluate(
     metrics: Sequence[str],
     *,
     ref: str | os.PathLike | None = None,
+    base: str | os.PathLike | None = None,
     frames: Sequence[int] | None = None,
     convention: str = "official",
     channel: str | None = None,
@@ -186,13 +193,17 @@ def evaluate(
     """Score the chosen frames of every clip under ``paths`` (see :func:`expand_clips`).
 
     With ``ref`` (a clip, or a folder of clips with the same names), PSNR/SSIM compare frame i with the
-    reference's frame i. Convention 'official' uses each metric's official defaults, 'paper' the Y channel.
+    reference's frame i; with ``base`` (the bicubic upscales of the same inputs, paired the same way), texture
+    compares frame i with the base's frame i. Convention 'official' uses each metric's official defaults,
+    'paper' the Y channel.
     A truncated video is an error (a score over part of a clip looks like one over all of it) unless
     ``allow_partial``: then its decodable frames are scored, with a warning.
     """
     metrics = parse_metrics(metrics)
     if ref is None and set(metrics) & set(FULL_REFERENCE):
         raise RealBasicVSRError(f"{'/'.join(m for m in metrics if m in FULL_REFERENCE)} need --ref")
+    if base is None and set(metrics) & set(BASELINE):
+        raise RealBasicVSRError("texture needs --base: the bicubic upscale of the same input at the same scale")
     specs = metric_specs(metrics, convention, channel, crop_border)
     clips: list[tuple[str, Path]] = []
     for p in paths:
@@ -202,19 +213,26 @@ def evaluate(
     if len(set(names)) != len(names):
         clips = [(str(p), p) for _, p in clips]  # same names from different folders: use full paths
     refs = pair_references(clips, ref)
+    bases = pair_references(clips, base) if set(metrics) & set(BASELINE) else [None] * len(clips)
     result = EvalResult(specs)
-    for (name, path), ref_path in zip(clips, refs):
+    for (name, path), ref_path, base_path in zip(clips, refs, bases):
         if progress:
             progress(f"scoring {name}")
         refs_iter = iter_clip(ref_path, frames, allow_partial) if ref_path is not None else None
+        bases_iter = iter_clip(base_path, frames, allow_partial) if base_path is not None else None
         prev: tuple[int, np.ndarray] | None = None
         for i, frame in iter_clip(path, frames, allow_partial):
-            ref_frame = None
+            ref_frame = base_frame = None
             if refs_iter is not None:
                 j, ref_frame = next(refs_iter, (None, None))
                 if j != i:
                     raise RealBasicVSRError(f"reference {ref_path} has fewer frames than {path}")
-            scores = score_frame(frame, ref_frame, specs, where=f"{path} frame {i}", extra=extra)
+            if bases_iter is not None:
+                j, base_frame = next(bases_iter, (None, None))
+                if j != i:
+                    raise RealBasicVSRError(f"base {base_path} has fewer frames than {path}")
+            scores = score_frame(frame, ref_frame, specs, where=f"{path} frame {i}", extra=extra,
+                                 base=base_frame)
             for s in specs:
                 if s.name == "warp":  # against the frame before (none for the first, or after a gap)
                     consecutive = prev is not None and prev[0] == i - 1
