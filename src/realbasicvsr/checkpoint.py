@@ -242,6 +242,44 @@ def convert_checkpoint(
     return dst
 
 
+# BasicSR's BasicVSR (basicsr/archs/basicvsr_arch.py) -> MMagic's BasicVSRNet inside RealBasicVSRNet: the
+# same network, renamed (the prefixes are disjoint).
+_BASICSR_BASICVSR_RENAMES = (
+    ("backward_trunk.", "basicvsr.backward_resblocks."),
+    ("forward_trunk.", "basicvsr.forward_resblocks."),
+    ("upconv1.", "basicvsr.upsample1.upsample_conv."),
+    ("upconv2.", "basicvsr.upsample2.upsample_conv."),
+    ("fusion.", "basicvsr.fusion."),
+    ("conv_hr.", "basicvsr.conv_hr."),
+    ("conv_last.", "basicvsr.conv_last."),
+    ("spynet.", "basicvsr.spynet."),
+)
+# BasicSR's SPyNet levels are Sequentials with ReLUs between the convs (at 0, 2, ..., 8); ours name conv j.
+_BASICSR_SPYNET_CONV = re.compile(r"^(basicvsr\.spynet\.basic_module\.\d+\.basic_module\.)(\d+)\.(weight|bias)$")
+
+
+def basicsr_basicvsr_to_realbasicvsr(obj: dict, *, source: str = "BasicVSR checkpoint") -> dict[str, torch.Tensor]:
+    """BasicSR's whole BasicVSR x4 (``params``/``params_ema`` or bare; SPyNet, both trunks, fusion, upconvs,
+    ``conv_hr``, ``conv_last``) as ``basicvsr.*`` keys of a RealBasicVSRNet: put a cleaning module in front
+    (``image_cleaning.*``) and it loads. The two networks compute the same thing (tested against BasicSR's
+    own forward); a file with any other tensor is an error naming it."""
+    sd = obj.get("params_ema", obj.get("params", obj))
+    if not isinstance(sd, dict):
+        raise RealBasicVSRError(f"{source} is not a BasicSR BasicVSR checkpoint (no params dict)")
+    out: dict[str, torch.Tensor] = {}
+    for key, value in sd.items():
+        new = next((to + key[len(frm):] for frm, to in _BASICSR_BASICVSR_RENAMES if key.startswith(frm)), None)
+        if new is None or not isinstance(value, torch.Tensor):
+            raise RealBasicVSRError(f"{source} is not a BasicSR BasicVSR checkpoint: unexpected entry {key!r}")
+        m = _BASICSR_SPYNET_CONV.match(new)
+        if m:
+            new = f"{m[1]}{int(m[2]) // 2}.conv.{m[3]}"
+        out[new] = value
+    if "basicvsr.backward_resblocks.main.0.weight" not in out:
+        raise RealBasicVSRError(f"{source} is not a BasicSR BasicVSR checkpoint: no 'backward_trunk.main.0.weight'")
+    return out
+
+
 def _fmt(cfg: ArchConfig) -> str:
     return ", ".join(f"{k}={v}" for k, v in cfg.network_kwargs().items())
 
