@@ -18,7 +18,7 @@ import torch
 
 from .atomic import atomic_write
 from .errors import RealBasicVSRError
-from .hub import MODEL_ZOO, resolve_zoo_file
+from .hub import MODEL_ZOO, ZooEntry, basicsr_basicvsr_file, cache_dir, file_sha256, resolve_zoo_file
 from .models import Interpolation, RealBasicVSRNet
 from .models.config import ArchConfig
 from .models.loading import state_dict_mismatch
@@ -178,11 +178,32 @@ def resolve_source(source: str | os.PathLike, *, progress: bool = True) -> Path:
     if path.exists():
         return path
     if str(source) in MODEL_ZOO:
-        return resolve_zoo_file(str(source), progress=progress)
+        entry = MODEL_ZOO[str(source)]
+        return composed_zoo_file(entry) if entry.basicvsr else resolve_zoo_file(entry.name, progress=progress)
     if path.suffix or os.sep in str(source) or "/" in str(source):
         raise RealBasicVSRError(f"checkpoint not found: {source}")
     known = ", ".join(MODEL_ZOO)
     raise RealBasicVSRError(f"unknown model {str(source)!r}: not a file and not in the model zoo ({known})")
+
+
+def composed_zoo_file(entry: ZooEntry) -> Path:
+    """A zoo model made of its bundled cleaning module and BasicSR's BasicVSR (``entry.basicvsr``, sha256-checked)
+    as one fp32 safetensors file in the cache, written once (atomically) and named by the cleaning's hash."""
+    cleaning = resolve_zoo_file(entry.name)
+    dst = cache_dir() / "checkpoints" / f"{entry.name}-{file_sha256(cleaning)[:8]}.safetensors"
+    if dst.is_file():
+        return dst
+    from safetensors.torch import save_file
+
+    base = basicsr_basicvsr_file(entry.basicvsr, needed_by=entry.name)
+    sd = read_checkpoint(cleaning) | basicsr_basicvsr_to_realbasicvsr(read_checkpoint(base), source=str(base))
+    model = build_from_state_dict(sd, source=f"model {entry.name!r} ({cleaning.name} + {base.name})")
+    tensors = {k: v.detach().float().contiguous() for k, v in model.state_dict().items()}
+    meta = {"format": "realbasicvsr-generator", "config": json.dumps(infer_config(sd).network_kwargs()),
+            "source": f"{cleaning.name} + {base.name}"}
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(dst, lambda tmp: save_file(tensors, str(tmp), metadata=meta))
+    return dst
 
 
 def load_model(
