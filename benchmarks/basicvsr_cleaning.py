@@ -12,9 +12,9 @@ cleaning made the identity), and the BasicVSR behind cleaning modules given as c
 ``image_cleaning.*`` tensors) or the zoo model itself::
 
     python benchmarks/basicvsr_cleaning.py --manifest data/lite/manifest.json \\
-        --cleaning runs/basicvsr_cleaning_x4/checkpoints/iter_00000300.pth --zoo
+        --cleaning runs/basicvsr_cleaning_x4/checkpoints/iter_00000300.pth --zoo --alone
 
-This is a quick, small check (4 clips of 10 frames, 64x64 input); benchmarks/realworld.py is the full one.
+This is a quick, small check (4 clips of 8 frames, 48x48 input); benchmarks/realworld.py is the full one.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from realbasicvsr.metrics import psnr, ssim
 from realbasicvsr.models import RealBasicVSRNet
 from realbasicvsr.training.data import PanSequence
 
-FRAMES, GT_SIDE, SCALE = 10, 256, 4
+FRAMES, GT_SIDE, SCALE = 8, 192, 4
 
 
 def clips(manifest: Path) -> list[tuple[str, np.ndarray]]:
@@ -118,10 +118,14 @@ def main() -> None:
     ap.add_argument("--manifest", type=Path, default=Path("data/lite/manifest.json"))
     ap.add_argument("--cleaning", nargs="*", default=[], help="training checkpoints whose cleaning to put in front")
     ap.add_argument("--zoo", action="store_true", help="also score the zoo model realbasicvsr_basicvsr_x4")
+    ap.add_argument("--alone", action="store_true", help="also score BasicVSR alone (identity cleaning)")
+    ap.add_argument("--recipes", nargs="*", default=list(RECIPES), choices=list(RECIPES))
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
     torch.manual_seed(0)
-    models: dict[str, object] = {"bicubic": None, "basicvsr_alone": basicvsr_behind(None)}
+    models: dict[str, object] = {"bicubic": None}
+    if args.alone:
+        models["basicvsr_alone"] = basicvsr_behind(None)
     for ckpt in args.cleaning:
         sd = generator_state_dict(read_checkpoint(ckpt), source=ckpt)
         cleaning = {k: v.float() for k, v in sd.items() if k.startswith("image_cleaning.")}
@@ -131,7 +135,8 @@ def main() -> None:
         models["realbasicvsr_basicvsr_x4"] = load_model("realbasicvsr_basicvsr_x4")
     data = clips(args.manifest)
     results: dict[str, dict[str, dict[str, float]]] = {}
-    for recipe, degrade in RECIPES.items():
+    for recipe in args.recipes:
+        degrade = RECIPES[recipe]
         pairs = [(name, gt, degrade(gt)) for name, gt in data]
         for label, model in models.items():
             rows, t0 = [], time.perf_counter()
