@@ -14,7 +14,7 @@ cleaning made the identity), and the BasicVSR behind cleaning modules given as c
     python benchmarks/basicvsr_cleaning.py --manifest data/lite/manifest.json \\
         --cleaning runs/basicvsr_cleaning_x4/checkpoints/iter_00000300.pth --zoo --alone
 
-This is a quick, small check (4 clips of 8 frames, 48x48 input); benchmarks/realworld.py is the full one.
+A quick, small check (4 clips of 8 frames, 48x48 input), not a full real-world benchmark.
 """
 
 from __future__ import annotations
