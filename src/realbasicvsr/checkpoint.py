@@ -18,7 +18,7 @@ import torch
 
 from .atomic import atomic_write
 from .errors import RealBasicVSRError
-from .hub import MODEL_ZOO, resolve_zoo_file
+from .hub import MODEL_ZOO, ZooEntry, basicsr_basicvsr_file, cache_dir, file_sha256, resolve_zoo_file
 from .models import Interpolation, RealBasicVSRNet
 from .models.config import ArchConfig
 from .models.loading import state_dict_mismatch
@@ -178,11 +178,32 @@ def resolve_source(source: str | os.PathLike, *, progress: bool = True) -> Path:
     if path.exists():
         return path
     if str(source) in MODEL_ZOO:
-        return resolve_zoo_file(str(source), progress=progress)
+        entry = MODEL_ZOO[str(source)]
+        return composed_zoo_file(entry) if entry.basicvsr else resolve_zoo_file(entry.name, progress=progress)
     if path.suffix or os.sep in str(source) or "/" in str(source):
         raise RealBasicVSRError(f"checkpoint not found: {source}")
     known = ", ".join(MODEL_ZOO)
     raise RealBasicVSRError(f"unknown model {str(source)!r}: not a file and not in the model zoo ({known})")
+
+
+def composed_zoo_file(entry: ZooEntry) -> Path:
+    """A zoo model made of its bundled cleaning module and BasicSR's BasicVSR (``entry.basicvsr``, sha256-checked)
+    as one fp32 safetensors file in the cache, written once (atomically) and named by the cleaning's hash."""
+    cleaning = resolve_zoo_file(entry.name)
+    dst = cache_dir() / "checkpoints" / f"{entry.name}-{file_sha256(cleaning)[:8]}.safetensors"
+    if dst.is_file():
+        return dst
+    from safetensors.torch import save_file
+
+    base = basicsr_basicvsr_file(entry.basicvsr, needed_by=entry.name)
+    sd = read_checkpoint(cleaning) | basicsr_basicvsr_to_realbasicvsr(read_checkpoint(base), source=str(base))
+    model = build_from_state_dict(sd, source=f"model {entry.name!r} ({cleaning.name} + {base.name})")
+    tensors = {k: v.detach().float().contiguous() for k, v in model.state_dict().items()}
+    meta = {"format": "realbasicvsr-generator", "config": json.dumps(infer_config(sd).network_kwargs()),
+            "source": f"{cleaning.name} + {base.name}"}
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(dst, lambda tmp: save_file(tensors, str(tmp), metadata=meta))
+    return dst
 
 
 def load_model(
@@ -240,6 +261,44 @@ def convert_checkpoint(
     meta = {"format": "realbasicvsr-generator", "config": json.dumps(infer_config(sd).network_kwargs()), "source": path.name}
     atomic_write(dst, lambda tmp: save_file(tensors, str(tmp), metadata=meta))
     return dst
+
+
+# BasicSR's BasicVSR (basicsr/archs/basicvsr_arch.py) -> MMagic's BasicVSRNet inside RealBasicVSRNet: the
+# same network, renamed (the prefixes are disjoint).
+_BASICSR_BASICVSR_RENAMES = (
+    ("backward_trunk.", "basicvsr.backward_resblocks."),
+    ("forward_trunk.", "basicvsr.forward_resblocks."),
+    ("upconv1.", "basicvsr.upsample1.upsample_conv."),
+    ("upconv2.", "basicvsr.upsample2.upsample_conv."),
+    ("fusion.", "basicvsr.fusion."),
+    ("conv_hr.", "basicvsr.conv_hr."),
+    ("conv_last.", "basicvsr.conv_last."),
+    ("spynet.", "basicvsr.spynet."),
+)
+# BasicSR's SPyNet levels are Sequentials with ReLUs between the convs (at 0, 2, ..., 8); ours name conv j.
+_BASICSR_SPYNET_CONV = re.compile(r"^(basicvsr\.spynet\.basic_module\.\d+\.basic_module\.)(\d+)\.(weight|bias)$")
+
+
+def basicsr_basicvsr_to_realbasicvsr(obj: dict, *, source: str = "BasicVSR checkpoint") -> dict[str, torch.Tensor]:
+    """BasicSR's whole BasicVSR x4 (``params``/``params_ema`` or bare; SPyNet, both trunks, fusion, upconvs,
+    ``conv_hr``, ``conv_last``) as ``basicvsr.*`` keys of a RealBasicVSRNet: put a cleaning module in front
+    (``image_cleaning.*``) and it loads. The two networks compute the same thing (tested against BasicSR's
+    own forward); a file with any other tensor is an error naming it."""
+    sd = obj.get("params_ema", obj.get("params", obj))
+    if not isinstance(sd, dict):
+        raise RealBasicVSRError(f"{source} is not a BasicSR BasicVSR checkpoint (no params dict)")
+    out: dict[str, torch.Tensor] = {}
+    for key, value in sd.items():
+        new = next((to + key[len(frm):] for frm, to in _BASICSR_BASICVSR_RENAMES if key.startswith(frm)), None)
+        if new is None or not isinstance(value, torch.Tensor):
+            raise RealBasicVSRError(f"{source} is not a BasicSR BasicVSR checkpoint: unexpected entry {key!r}")
+        m = _BASICSR_SPYNET_CONV.match(new)
+        if m:
+            new = f"{m[1]}{int(m[2]) // 2}.conv.{m[3]}"
+        out[new] = value
+    if "basicvsr.backward_resblocks.main.0.weight" not in out:
+        raise RealBasicVSRError(f"{source} is not a BasicSR BasicVSR checkpoint: no 'backward_trunk.main.0.weight'")
+    return out
 
 
 def _fmt(cfg: ArchConfig) -> str:

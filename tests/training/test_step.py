@@ -10,6 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from realbasicvsr import RealBasicVSRError
 from realbasicvsr.checkpoint import read_checkpoint
 from realbasicvsr.models import RealBasicVSRNet, VGG19Features
 from realbasicvsr.training import train, training_step
@@ -147,3 +148,33 @@ def test_pans_over_a_photo_stay_inside_and_move_steadily(tmp_path: Path):
     assert res.max() > 0.9
     shifts = [np.abs(frames[i].astype(int) - frames[i + 1]).mean() for i in range(9)]
     assert min(shifts) > 0.5 and max(shifts) < 3 * min(shifts) + 5  # steady motion, no jumps
+
+
+def test_cleaning_only_trains_the_cleaning_towards_the_bicubic_gt_and_leaves_basicvsr_alone(tmp_path: Path):
+    torch.manual_seed(0)
+    config = smoke_config("train.cleaning_only=true", "loss.cleaning_target=bicubic")
+    g = RealBasicVSRNet(8, 1, 1)
+    models = Models(g, torch.optim.Adam(g.parameters(), lr=2e-3, betas=(0.9, 0.99)))
+    lq, gt, _ = _clip(4)
+    target = F.interpolate(gt[0], scale_factor=0.25, mode="bicubic", antialias=True).unsqueeze(0)
+    assert (target - lq).abs().mean() > 0.005  # bicubic is not the area-downsampled LQ: there is work to do
+    frozen = {k: v.clone() for k, v in g.basicvsr.state_dict().items()}
+    losses = []
+    for _ in range(30):
+        logs = training_step(models, (lq, gt, gt), config)
+        assert all(p.grad is None for p in g.basicvsr.parameters())  # no BasicVSR forward at all
+        models.optimizer.step()
+        models.optimizer.zero_grad()
+        losses.append(logs["cleaning"])
+    assert set(logs) == {"cleaning"}
+    assert losses[-1] < losses[0] / 2, losses
+    with torch.no_grad():
+        assert (g.clean(lq)[0] - target).abs().mean().item() == pytest.approx(losses[-1], rel=0.3)
+    assert all(torch.equal(v, g.basicvsr.state_dict()[k]) for k, v in frozen.items())
+
+    result = train(smoke_config("train.cleaning_only=true", "train.iterations=2", "train.checkpoint_every=2",
+                                "train.batch_size=1", "data.clip_length=2"), tmp_path / "run", log=lambda s: None)
+    assert set(result.history[-1]) == {"iteration", "cleaning"}
+    for bad in (["train.cleaning_only=true", "loss.gan_weight=0.1"], ["loss.cleaning_target=lanczos"]):
+        with pytest.raises(RealBasicVSRError, match="cleaning"):
+            smoke_config(*bad)

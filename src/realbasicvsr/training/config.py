@@ -18,6 +18,7 @@ DATA_SOURCES = ("reds", "folder", "manifest", "synthetic")
 AMP_MODES = ("none", "bf16", "fp16")
 LR_SCHEDULES = ("constant", "cosine")
 PERCEPTUAL_BACKBONES = ("vgg19", "efficientnet_lite0")
+CLEANING_TARGETS = ("area", "bicubic")
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,9 @@ class LossConfig:
 
     pixel_weight: float = 1.0
     cleaning_weight: float = 1.0
+    # How the cleaning loss's target is made from the GT: "area" (the recipe) or "bicubic" (antialiased: what
+    # BasicSR's BasicVSR REDS4/BI weights were trained to take, for a cleaning module in front of them)
+    cleaning_target: str = "area"
     perceptual_weight: float = 0.0
     perceptual_backbone: str = "vgg19"
     perceptual_weights: str = ""  # local weights file; "" = the backbone's official source
@@ -100,6 +104,9 @@ class TrainSettings:
     keep_last: int = 3
     log_every: int = 100
     seed: int = 0
+    # True: train only the cleaning module, on the cleaning loss alone (no BasicVSR forward), e.g. in front of
+    # a frozen pretrained BasicVSR; the rest of the generator keeps its initial weights
+    cleaning_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -156,6 +163,11 @@ def _validate(c: TrainConfig) -> None:
            and d.synthetic_size >= d.lq_size * m.upscale,
            "synthetic clips must hold at least clip_length frames of at least lq_size * upscale pixels")
     _check(min(l.pixel_weight, l.cleaning_weight, l.perceptual_weight, l.gan_weight) >= 0, "loss weights must be >= 0")
+    _check(l.cleaning_target in CLEANING_TARGETS,
+           f"loss.cleaning_target must be one of {', '.join(CLEANING_TARGETS)}, got {l.cleaning_target!r}")
+    _check(not t.cleaning_only or (l.cleaning_weight > 0 and l.perceptual_weight == 0 and l.gan_weight == 0),
+           "train.cleaning_only trains on the cleaning loss alone: it needs loss.cleaning_weight > 0 and no "
+           "perceptual or GAN loss")
     _check(l.perceptual_backbone in PERCEPTUAL_BACKBONES,
            f"loss.perceptual_backbone must be one of {', '.join(PERCEPTUAL_BACKBONES)}")
     _check(t.iterations >= 1 and t.batch_size >= 1 and t.accumulate >= 1, "iterations, batch_size, accumulate >= 1")

@@ -222,20 +222,31 @@ def training_step(models: Models, batch: tuple[torch.Tensor, ...], config: Train
     """Forward and backward of one micro-batch, in the reference order; returns its losses.
 
     1. ``out, clean = G(lq, return_lqs=True)``; 2. generator losses with D frozen: L1 vs the sharpened GT,
-    L1 of the cleaned LQ vs the area-downsampled sharpened GT, (stage 2) perceptual vs the sharpened GT and
+    L1 of the cleaned LQ vs the downsampled (``loss.cleaning_target``) sharpened GT, (stage 2) perceptual vs the sharpened GT and
     the GAN loss; backward; 3. (stage 2) discriminator losses on the plain GT (real) and ``out.detach()``
     (fake); backward. The optimiser steps (G first, then D) and the EMA update follow in :func:`_optimise`.
-    ``scale_by`` divides the losses for gradient accumulation.
+    ``scale_by`` divides the losses for gradient accumulation. ``train.cleaning_only``: the cleaning module and
+    its loss only.
     """
     lq, gt, gt_sharp = batch
     loss_cfg, scale = config.loss, config.model.upscale
     g, d = models.generator, models.discriminator
     losses: dict[str, torch.Tensor] = {}
+    target = cleaning_target(gt_sharp, scale, loss_cfg.cleaning_target)
+    if config.train.cleaning_only:  # the cleaning module alone: no flow, no propagation, no head
+        with autocast():
+            clean, _ = _unwrap(g).clean(lq)
+            losses["cleaning"] = loss_cfg.cleaning_weight * F.l1_loss(clean.float(), target)
+        _backward(losses["cleaning"] * scale_by, models.scalers.get("generator"))
+        logs = {"cleaning": float(losses["cleaning"].detach())}
+        if not math.isfinite(logs["cleaning"]):
+            raise RealBasicVSRError(f"training diverged: non-finite loss {logs} (lower train.lr)")
+        return logs
     with autocast():
         out, clean = g(lq, return_lqs=True)
         out32, clean32 = out.float(), clean.float()
         losses["pixel"] = loss_cfg.pixel_weight * F.l1_loss(out32, gt_sharp)
-        losses["cleaning"] = loss_cfg.cleaning_weight * F.l1_loss(clean32, cleaning_target(gt_sharp, scale))
+        losses["cleaning"] = loss_cfg.cleaning_weight * F.l1_loss(clean32, target)
         frames = out.flatten(0, 1)
         if models.perceptual is not None:
             losses["perceptual"] = models.perceptual(frames.float(), gt_sharp.flatten(0, 1))
@@ -265,7 +276,9 @@ def _backward(loss: torch.Tensor, scaler) -> None:
 
 def _optimise(models: Models, ema: EMA, procs: distributed.Processes) -> None:
     """G step, then D step (gradients averaged across ranks), then the EMA update."""
-    for name, opt, module in (("generator", models.optimizer, None),
+    # a DDP-wrapped generator averages its own gradients; cleaning-only training runs it unwrapped
+    own = None if isinstance(models.generator, DistributedDataParallel) else models.generator
+    for name, opt, module in (("generator", models.optimizer, own),
                               ("discriminator", models.d_optimizer, models.discriminator)):
         if opt is None:
             continue
@@ -395,7 +408,7 @@ def _run(config: TrainConfig, work: Path, resume: bool, procs: distributed.Proce
     if state is not None:
         start, best = _restore(state, models, ema, schedulers, procs)
         say(f"resumed from {existing[-1][1]} at iteration {start}")
-    if procs.distributed:
+    if procs.distributed and not t.cleaning_only:  # DDP needs every parameter used: cleaning-only is not
         models.generator = DistributedDataParallel(
             generator, device_ids=[procs.device.index] if procs.device.type == "cuda" else None)
 
