@@ -1,13 +1,13 @@
-"""Interrupt + resume, and peak memory independent of the clip length (subprocess runs of the CLI)."""
+"""Interrupt + resume (a real Ctrl-C at a known chunk), and peak memory independent of the clip length."""
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -27,30 +27,35 @@ def _env():
     return env
 
 
-@pytest.mark.slow
-def test_interrupt_then_resume_equals_uninterrupted(tmp_path, capsys):
+def test_interrupt_then_resume_equals_uninterrupted(tmp_path, capsys, monkeypatch):
     src = write_video(tmp_path / "in.mp4", 30)
     out = tmp_path / "out.mp4"
     args = [str(src), "-o", str(out), "--model", str(SMALL_WEIGHTS), "--chunk-frames", "3", "--overlap", "1"]
-    proc = subprocess.Popen(CLI + args + ["--no-progress"], env=_env(), stderr=subprocess.PIPE, text=True)
     manifest = tmp_path / ".out.mp4.realbasicvsr-work" / "manifest.json"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if len(json.loads(manifest.read_text())["segments"]) >= 2:
-                break
-        except (OSError, ValueError, KeyError):
-            pass
-        assert proc.poll() is None, "finished before it could be interrupted"
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    window, calls = Upscaler.window, []
+
+    def ctrl_c_in_third_window(self, *a, **k):
+        # a real SIGINT, as Ctrl-C sends it, at exactly the start of the third chunk
+        calls.append(1)
+        if len(calls) == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+        return window(self, *a, **k)
+
+    # Ctrl-C as at a terminal, also when the tests themselves run with SIGINT ignored (in the background)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with monkeypatch.context() as m:
+            m.setattr(Upscaler, "window", ctrl_c_in_third_window)
+            assert main(["upscale", *args, "--no-progress"]) == 130
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert len(calls) == 3
+    err = capsys.readouterr().err
     assert "interrupted" in err
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".") and "partial" in p.name] == []
     done = len(json.loads(manifest.read_text())["segments"])
-    assert 2 <= done < 10
+    assert done == 2
 
     # without --resume the unfinished job is not silently thrown away
     assert main(["upscale", *args, "--no-progress"]) == 2
@@ -114,33 +119,55 @@ def test_resume_refuses_other_settings_and_names_them(tmp_path, capsys, monkeypa
     assert "another version" in capsys.readouterr().err
 
 
-def _peak_rss_growth_mb(short, long, out_dir) -> float:
-    """Peak RSS of one process upscaling ``short`` (warming every allocator up), then how much more it
-    needed to upscale ``long`` as well."""
+def _has_mallinfo2() -> bool:
+    try:
+        return hasattr(ctypes.CDLL(None), "mallinfo2")
+    except (OSError, TypeError):  # no C library loadable by name (Windows)
+        return False
+
+
+def _heap_growth_mb(short, long, out_dir) -> float:
+    """How much more heap one process holds at the end of ``long`` than at the end of ``short`` (upscaled first,
+    warming everything up). The heap in use is what the program allocated and has not freed (glibc's
+    ``mallinfo2``: numpy, torch and FFmpeg all allocate there), not what the allocator keeps from the OS, as
+    the peak RSS would be; each clip's reading is the least over its last 3 chunk ends, so a buffer the
+    encoder or decoder thread holds for a moment does not count, while frames kept from earlier chunks do."""
     code = (
-        "import resource, sys\n"
+        "import ctypes\n"
         "from realbasicvsr import load_model\n"
         "from realbasicvsr.inference import EngineOptions, OutputOptions, Upscaler, upscale_file\n"
+        "class MallInfo2(ctypes.Structure):\n"
+        "    _fields_ = [(n, ctypes.c_size_t) for n in ('arena', 'ordblks', 'smblks', 'hblks', 'hblkhd',\n"
+        "                                               'usmblks', 'fsmblks', 'uordblks', 'fordblks', 'keepcost')]\n"
+        "libc = ctypes.CDLL(None)\n"
+        "libc.mallinfo2.restype = MallInfo2\n"
+        "def heap_mb():\n"
+        "    m = libc.mallinfo2()\n"
+        "    return (m.uordblks + m.hblkhd) / 2**20  # allocated chunks, in the arenas and mapped on their own\n"
         f"up = Upscaler(load_model({str(SMALL_WEIGHTS)!r}), EngineOptions(device='cpu', chunk_frames=8, overlap=2))\n"
-        "peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
-        f"upscale_file({str(short)!r}, {str(out_dir / 'short_x4.mp4')!r}, up, OutputOptions(progress=False))\n"
-        "first = peak()\n"
-        f"upscale_file({str(long)!r}, {str(out_dir / 'long_x4.mp4')!r}, up, OutputOptions(progress=False))\n"
-        "print(first, peak() - first)\n"
+        "def held_at_end(clip, out):\n"
+        "    held = []\n"
+        "    at_chunk_end = lambda done, total: held.append(heap_mb())\n"
+        "    upscale_file(clip, out, up, OutputOptions(progress=False, on_progress=at_chunk_end))\n"
+        "    return min(held[-3:])\n"
+        f"first = held_at_end({str(short)!r}, {str(out_dir / 'short_x4.mp4')!r})\n"
+        f"print(first, held_at_end({str(long)!r}, {str(out_dir / 'long_x4.mp4')!r}) - first)\n"
     )
     res = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True, text=True, check=True)
     first, growth = map(float, res.stdout.split())
-    print(f"peak RSS {first:.0f} MB after the short clip, +{growth:.1f} MB for the long one")
+    print(f"heap in use {first:.1f} MB at the end of the short clip, {growth:+.1f} MB at the end of the long one")
     return growth
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not _has_mallinfo2(), reason="measures the heap with glibc 2.33+'s mallinfo2")
 def test_peak_memory_does_not_grow_with_clip_length(tmp_path):
-    """Keeping every upscaled frame of the long clip would add 300 x 96x128x3 bytes = 11 MB; keeping its
-    decoded inputs or float outputs more: the bound is 4 MB (measured growth: well under 1 MB)."""
-    short = write_video(tmp_path / "short.mp4", 20, h=24, w=32, audio=True)
+    """Keeping every upscaled frame would add 260 x 96x128x3 bytes = 9.6 MB more for the long clip than for
+    the short one (measured with them kept: +13.8 MB); keeping its decoded inputs or float outputs more. The
+    bound is 6 MB (measured: +3.1 MB while the 2 cores were heavily loaded)."""
+    short = write_video(tmp_path / "short.mp4", 40, h=24, w=32, audio=True)
     long = write_video(tmp_path / "long.mp4", 300, h=24, w=32, audio=True)
-    assert _peak_rss_growth_mb(short, long, tmp_path) <= 4.0
+    assert _heap_growth_mb(short, long, tmp_path) <= 6.0
     assert len(decode(tmp_path / "long_x4.mp4")) == 300
 
 

@@ -31,6 +31,8 @@ from ..hub import MODEL_ZOO
 
 JOB_ID = re.compile(r"[0-9a-f]{16}")
 STOP_GRACE_S = 20.0  # how long a worker may take to stop cleanly before it is killed
+# the command that starts a worker, before its arguments (tests substitute one that pauses at a known frame)
+WORKER_COMMAND: tuple[str, ...] = (sys.executable, "-m", "realbasicvsr.web.worker")
 
 
 class JobSettings(BaseModel):
@@ -333,14 +335,14 @@ class _Speed:
 
 def _run_worker(args: list[str], log: Path, started: Callable[[subprocess.Popen], None],
                 on_progress: Callable[[dict], None]) -> tuple[dict, int]:
-    """Run ``python -m realbasicvsr.web.worker ARGS``, its stderr appended to ``log``; the last message of
-    each kind it sent, and its exit code."""
+    """Run the worker (``WORKER_COMMAND ARGS``), its stderr appended to ``log``; the last message of each kind
+    it sent, and its exit code."""
     messages: dict = {}
     with open(log, "a", encoding="utf-8") as err:
         err.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {args[0]}\n")
         err.flush()
         try:
-            proc = subprocess.Popen([sys.executable, "-m", "realbasicvsr.web.worker", *args], stdin=subprocess.PIPE,
+            proc = subprocess.Popen([*WORKER_COMMAND, *args], stdin=subprocess.PIPE,
                                     stdout=subprocess.PIPE, stderr=err, text=True, start_new_session=os.name == "posix")
         except OSError as e:
             return {"error": f"cannot start a worker process: {e.strerror or e}"}, -1

@@ -144,7 +144,9 @@ def _protocol_channel() -> Callable[[dict], None]:
 
 def _interrupt_when_stdin_closes() -> None:
     sys.stdin.read()
-    _thread.interrupt_main()
+    # as SIGTERM, whose handler main() installed: a simulated SIGINT does nothing when the server was started
+    # with SIGINT ignored (in the background of a shell, under nohup), and the worker would never stop
+    _thread.interrupt_main(signal.SIGTERM)
 
 
 def _raise_interrupt(signum, frame):
