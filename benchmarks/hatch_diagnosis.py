@@ -2,6 +2,7 @@
 compression or the network itself (MODEL_CARD.md, "Diagnosing the lite models' invented texture").
 
     python benchmarks/hatch_diagnosis.py CLIP [--start N] [--frames T] [--models realbasicvsr_lite_x2 ...]
+    python benchmarks/hatch_diagnosis.py --paired data/realworld/sets/reported/paired   # brightness bias
 
 Every score is ``metrics.texture.invented_texture`` against the bicubic upscale of the same input (1.0 = as
 flat as bicubic); fp32 on the CPU, the whole window at once.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -18,7 +20,8 @@ import torch
 import torch.nn.functional as F
 
 from realbasicvsr.checkpoint import load_model
-from realbasicvsr.io import open_source
+from realbasicvsr.io import list_frame_files, open_source
+from realbasicvsr.io.frames import read_frames
 from realbasicvsr.metrics.texture import invented_texture
 
 
@@ -74,14 +77,44 @@ def diagnose(name: str, lq: torch.Tensor) -> None:
         print(f"  flat grey {level:.2f}: output phases {lo:+.2f} .. {hi:+.2f} grey levels off the input")
 
 
+def luma(rgb: np.ndarray) -> np.ndarray:
+    """MATLAB's rgb2ycbcr Y (16..235) of uint8 or 0..255 float RGB."""
+    return 16 + (65.481 * rgb[..., 0] + 128.553 * rgb[..., 1] + 24.966 * rgb[..., 2]) / 255
+
+
+@torch.inference_mode()
+def brightness_bias(root: Path, names: list[str]) -> None:
+    """Mean Y(out) - Y(GT) on the real-world benchmark's paired sets (ROOT/x{s}/{recipe}/{clip}, ROOT/x{s}/gt/{clip}),
+    and the PSNR-Y each model would have with that offset removed."""
+    for name in names:
+        model = load_model(name).eval()
+        s = model.upscale
+        for recipe_dir in sorted(p for p in (root / f"x{s}").iterdir() if p.name != "gt"):
+            for clip_dir in sorted(recipe_dir.iterdir()):
+                lq_files, gt_files = list_frame_files(clip_dir), list_frame_files(root / f"x{s}" / "gt" / clip_dir.name)
+                lq = read_frames(lq_files, range(len(lq_files)))
+                gt = luma(read_frames(gt_files, range(len(gt_files))).astype(np.float64))
+                out = model(torch.from_numpy(lq).permute(0, 3, 1, 2).float().div(255).unsqueeze(0)).clamp(0, 1)
+                y = luma(out[0].permute(0, 2, 3, 1).double().numpy() * 255)
+                bias = float((y - gt).mean())
+                psnr = [10 * np.log10(255**2 / np.mean((y - b - gt) ** 2)) for b in (0.0, bias)]
+                print(f"{name} {recipe_dir.name:7s} {clip_dir.name:8s} Y bias {bias:+.2f}; PSNR-Y {psnr[0]:.2f} "
+                      f"-> {psnr[1]:.2f} without it")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("clip")
+    ap.add_argument("clip", nargs="?")
+    ap.add_argument("--paired", type=Path, help="the real-world benchmark's paired sets: measure the brightness bias")
     ap.add_argument("--start", type=int, default=0)
     ap.add_argument("--frames", type=int, default=8)
     ap.add_argument("--models", nargs="+", default=["realbasicvsr_lite_x4", "realbasicvsr_lite_x2"])
     args = ap.parse_args()
-    torch.manual_seed(0)
+    if args.paired:
+        brightness_bias(args.paired, args.models)
+        return
+    if not args.clip:
+        ap.error("give a CLIP (or --paired ROOT)")
     lq = read_clip(args.clip, args.start, args.frames)
     for name in args.models:
         diagnose(name, lq)
