@@ -107,8 +107,10 @@ MODEL_ZOO: dict[str, ZooEntry] = {
             _C64B20,
             licence="Apache-2.0 (OpenMMLab, MMagic model zoo)",
         ),
-        _lite(_LITE_X4, "Compact x4 (48 channels, 6+3 blocks, light GAN stage; 4.25x fewer FLOPs than c64b20); ships in the package"),
-        _lite(_LITE_X2, "Compact x2 (32 channels, 4+2 blocks; 7.6x fewer FLOPs than c64b20); ships in the package"),
+        _lite(_LITE_X4, "Compact x4 (48 channels, 6+3 blocks, light GAN stage; 4.25x fewer FLOPs than c64b20); ships in the package; "
+                        "removes noise but smooths detail: below bicubic on independent degradations (MODEL_CARD)"),
+        _lite(_LITE_X2, "Compact x2 (32 channels, 4+2 blocks; 7.6x fewer FLOPs than c64b20); ships in the package; "
+                        "removes noise but smooths detail: below bicubic on independent degradations (MODEL_CARD)"),
         ZooEntry("bicubic", "", "Bicubic x4 resampling: the baseline to compare with (no weights)",
                  ArchConfig.interpolating(4, "bicubic"), licence="-"),
         ZooEntry("lanczos", "", "Lanczos-3 x4 resampling: a sharper baseline (no weights)",
