@@ -18,17 +18,12 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import realworld  # noqa: E402
 
-CALIB = ROOT.parent / "shared" / "metrics_calibration"
-
-
 @pytest.fixture()
 def brisque_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """$REALBASICVSR_HOME with the LIVE BRISQUE model (the shared test copy), so nothing is downloaded."""
+    """An empty $REALBASICVSR_HOME: BRISQUE's model ships in the package, so nothing is downloaded or cached."""
     home = tmp_path / "home"
-    (home / "brisque").mkdir(parents=True)
-    for name in ("allmodel", "allrange"):
-        (home / "brisque" / name).write_bytes((CALIB / "brisque_live" / name).read_bytes())
     monkeypatch.setenv("REALBASICVSR_HOME", str(home))
+    monkeypatch.delenv("REALBASICVSR_BRISQUE_URL", raising=False)
     return home
 
 
