@@ -187,10 +187,10 @@ class ComparingUpscaler:
         outs = self.upscaler(frames)
         return [compose(lq, o, self.mode, self.label) for lq, o in zip(frames, outs)]
 
-    def stream(self, items, first_window: int = 0, state=None, stop_window: int | None = None):
+    def stream(self, items, first_window: int = 0, state=None, stop_window: int | None = None, shots=None):
         """``Upscaler.stream`` with each chunk's frames replaced by their comparisons."""
         from .inference.engine import frame_of
 
-        for chunk in self.upscaler.stream(items, first_window, state, stop_window):
+        for chunk in self.upscaler.stream(items, first_window, state, stop_window, shots):
             chunk.frames = [compose(frame_of(x), o, self.mode, self.label) for x, o in zip(chunk.items, chunk.frames)]
             yield chunk

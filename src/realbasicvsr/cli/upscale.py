@@ -18,10 +18,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "with a video extension writes a video (audio and subtitles copied); otherwise a folder of PNG "
         "frames. Several inputs, or a folder of videos, write into the folder OUTPUT.",
     )
-    p.add_argument("inputs", nargs="*", metavar="INPUT", help="video file, folder of frames, image, or folder of videos")
+    p.add_argument("inputs", nargs="*", metavar="INPUT",
+                   help="video file, folder of frames, image, or folder of videos; - reads y4m from standard input")
     p.add_argument("-i", "--input", action="append", default=[], metavar="INPUT",
                    help="an input, as with Real-ESRGAN's scripts (repeatable; positional inputs work too)")
-    p.add_argument("-o", "--output", required=True, help="output video/folder (a folder for several inputs)")
+    p.add_argument("-o", "--output", required=True,
+                   help="output video/folder (a folder for several inputs); - writes y4m to standard output")
     p.add_argument("-n", "--model", default=DEFAULT_MODEL,
                    help=f"model-zoo name (see `realbasicvsr models`) or checkpoint file (default {DEFAULT_MODEL}; "
                    "realbasicvsr_lite_x4 ships in the package and needs no download)")
@@ -40,6 +42,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="spatial tile size in input pixels; 0 = automatic (tiles only when a chunk would not fit memory)")
     g.add_argument("--no-tile", action="store_true", help="never tile, whatever the frame size")
     g.add_argument("--tile-overlap", type=int, default=16, help="overlap between tiles in input pixels (default 16)")
+    g.add_argument("--scene-cuts", default="auto", metavar="auto|off|FILE",
+                   help="make every shot its own sequence, so no frame inherits features across a cut: auto "
+                   "(default) detects shot changes, off treats the video as one shot, FILE lists the cuts (frame "
+                   "indices, or times like 12.5s or 1:02.5, one or more a line)")
     g = p.add_argument_group("judging")
     g.add_argument("--compare", choices=["side", "stack", "split"], default=None,
                    help="write a comparison instead of the plain result: the input enlarged by bicubic and "
@@ -73,6 +79,8 @@ def _sigterm_as_interrupt(signum, frame):  # pragma: no cover - exercised via su
 def run(args: argparse.Namespace) -> int:
     from ..inference import EngineOptions, OutputOptions, UpscaleSettings, describe_plan, plan_jobs, summary, upscale
     from ..inference.batch import shard
+    from ..inference.scenes import describe_cuts
+    from ..io.pipes import ReaderClosedError
 
     inputs = [*args.inputs, *args.input]
     if not inputs:
@@ -89,14 +97,21 @@ def run(args: argparse.Namespace) -> int:
         auto_chunk=args.chunk_frames is None,
         ext=args.ext,
         compare=args.compare,
+        scene_cuts=args.scene_cuts,
     )
+    if (args.preview is not None or args.dry_run) and any(p == "-" for p in [*inputs, args.output]):
+        raise RealBasicVSRError("--preview and --dry-run read the input more than once; they can't be used with a pipe (-)")
     if args.preview is not None:
         return _preview(inputs, args, settings)
     if args.dry_run:
         print(describe_plan(shard(plan_jobs(inputs, args.output, args.ext)), settings).text)
         return 0
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
-    report = upscale(inputs, args.output, settings)
+    try:
+        report = upscale(inputs, args.output, settings)
+    except ReaderClosedError as e:  # like `head`: the reader has what it wanted; exit 1, documented
+        print(f"realbasicvsr upscale: stopped: {e}", file=sys.stderr)
+        return 1
     if report.batch:
         print(summary(report), file=sys.stderr)
     elif report.results:
@@ -106,7 +121,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"[rank {r.part[0]}/{r.part[1]}] upscaled {r.frames} frames of {r.output}{resumed} "
                   f"({r.seconds:.1f} s); rank 0 joins the parts", file=sys.stderr)
         else:
-            print(f"wrote {r.output} ({r.frames} frames{resumed}, {r.seconds:.1f} s)", file=sys.stderr)
+            print(f"wrote {'standard output' if str(r.output) == '-' else r.output} ({r.frames} frames{resumed}, "
+                  f"{r.seconds:.1f} s; scene cuts: {describe_cuts(r.cuts)})", file=sys.stderr)
     return 0 if report.ok else 1
 
 

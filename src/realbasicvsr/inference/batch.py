@@ -19,6 +19,9 @@ from ..io.video import check_encoder, is_video_path
 from .engine import EngineOptions, Upscaler, auto_precision, output_size, resolve_device, tile_starts
 from .job import JobResult, OutputOptions, output_kind, upscale_file
 from .resume import model_identity
+from .scenes import describe_cuts, find_cuts, shots_for
+from ..io.pipes import is_pipe
+from .pipe import open_input, upscale_stream
 from ..models import Interpolation
 from ..models.config import ArchConfig
 from .plan import default_memory_budget, fit_window, gflops_per_frame, gflops_per_written_frame, output_bytes, window_bytes
@@ -36,6 +39,7 @@ class UpscaleSettings:
     auto_chunk: bool = True  # shrink chunks of very large frames so their upscaled outputs fit in memory
     ext: str | None = None  # batch: output extension for video/frame-folder inputs (".mp4" by default)
     compare: str | None = None  # side/stack/split: write a comparison with bicubic instead of the output
+    scene_cuts: str = "auto"  # auto (detect), off, or a cut list file (see inference/scenes.py)
 
 
 @dataclass
@@ -190,6 +194,10 @@ def describe_plan(jobs: list[tuple[Path, Path]], settings: UpscaleSettings) -> P
             factor = cost_factor(arch, chunk, context, n)
             if factor >= 2.0:
                 lines.append(f"warning: {chunk_cost_warning(eng, factor)}")
+            shots = shots_for(settings.scene_cuts, src.rate)
+            if shots is not None:  # detecting reads the whole input (the low-resolution frames only)
+                lines.append(f"  scene cuts ({settings.scene_cuts}): "
+                             f"{describe_cuts(find_cuts(src) if shots.detector is not None else shots.cuts)}")
     measured = "interpolation only" if not arch.flow else (
         "the model measured at " + ", ".join(f"~{v:.0f} GFLOP/s ({w}x{h})" for (w, h), (v, _) in speeds.items()))
     lines.append(f"total: {len(jobs)} job(s), ~{format_duration(sum(seconds))} ({measured} on this machine, plus "
@@ -244,6 +252,11 @@ def upscale(
         raise RealBasicVSRError("--outscale must be in (0, 16]")
     if settings.compare is not None and settings.compare not in COMPARE_MODES:
         raise RealBasicVSRError(f"--compare {settings.compare!r}: choose from {', '.join(COMPARE_MODES)}")
+    if is_pipe(output) or any(is_pipe(p) for p in inputs):
+        result = _pipe_job(inputs, output, settings)
+        for w in result.warnings:
+            print(f"warning: {w}", file=log)
+        return BatchReport(results=[result])
     all_jobs = plan_jobs(inputs, output, settings.ext)
     for _, out in all_jobs:
         if is_video_path(out):
@@ -275,7 +288,7 @@ def upscale(
             if settings.compare:
                 upscaler = ComparingUpscaler(upscaler, settings.compare, Path(str(settings.model)).name)
                 ident["compare"] = settings.compare
-            result = upscale_file(inp, out, upscaler, o, identity=ident, part=part)
+            result = upscale_file(inp, out, upscaler, o, identity=ident, part=part, scene_cuts=settings.scene_cuts)
         except Exception as e:  # noqa: BLE001 - in a batch, any failure of one input must not stop the others
             if not batch:
                 raise
@@ -289,6 +302,24 @@ def upscale(
     return report
 
 
+def _pipe_job(inputs: list, output: str | os.PathLike, settings: UpscaleSettings) -> JobResult:
+    """One input, a pipe at either end (``-``: y4m on stdin/stdout), streamed without a work folder."""
+    if len(inputs) != 1 or int(os.environ.get("WORLD_SIZE", 1)) > 1:
+        raise RealBasicVSRError("a pipe (-) takes exactly one input and one process (no torchrun)")
+    if settings.compare is not None:
+        raise RealBasicVSRError("--compare writes files; it can't be used with a pipe (-)")
+    from ..checkpoint import load_model
+
+    device = resolve_device(rank_device(settings.engine.device))
+    model = load_model(settings.model, dynamic_refine_thres=settings.dynamic_refine_thres)
+    with open_input(str(inputs[0]), settings.output.fps) as source:
+        pix_fmt = settings.output.pix_fmt or "auto"
+        even = ("420" in pix_fmt or pix_fmt == "auto") if is_pipe(output) else is_video_path(output)
+        eng = replace(job_plan(settings, arch_of_model(model), source.size, device.type), device=str(device),
+                      even_size=even)
+        return upscale_stream(source, str(output), Upscaler(model, eng), settings.output, settings.scene_cuts)
+
+
 def summary(report: BatchReport) -> str:
     """A few lines saying what succeeded and what failed (prefixed with the rank under torchrun)."""
     world = int(os.environ.get("WORLD_SIZE", 1))
@@ -297,7 +328,8 @@ def summary(report: BatchReport) -> str:
     for r in report.results:
         fps = r.frames / r.seconds if r.seconds else 0.0
         resumed = f", {r.resumed_frames} resumed" if r.resumed_frames else ""
-        lines.append(f"ok      {r.input} -> {r.output} ({r.frames} frames{resumed}, {r.seconds:.1f} s, {fps:.2f} frames/s)")
+        lines.append(f"ok      {r.input} -> {r.output} ({r.frames} frames{resumed}, {r.seconds:.1f} s, {fps:.2f} frames/s); "
+                     f"scene cuts: {describe_cuts(r.cuts)}")
     for inp, err in report.failures:
         lines.append(f"FAILED  {inp}: {err}")
     lines.append(f"{len(report.results)} succeeded, {len(report.failures)} failed")

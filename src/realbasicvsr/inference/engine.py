@@ -247,7 +247,7 @@ class Upscaler:
 
     def stream(
         self, items: Iterable, first_window: int = 0, state: dict[int, ForwardState] | None = None,
-        stop_window: int | None = None,
+        stop_window: int | None = None, shots=None,
     ) -> Iterator[Chunk]:
         """Upscale a stream of frames (or (frame, extra...) tuples) chunk by chunk with bounded memory.
 
@@ -256,13 +256,18 @@ class Upscaler:
         whole sequence at once. ``first_window``/``state`` continue an interrupted stream (its frames are
         read again from the start and skipped); without a state the first window starts ``overlap`` frames
         early instead. ``stop_window`` ends the stream before that window (one part of a video split
-        across ranks).
+        across ranks). ``shots`` (``scenes.Shots``) makes every shot its own sequence: windows stop at its
+        cuts and the forward state starts afresh after each.
         """
         opts = self.options
         before = opts.overlap if first_window and state is None else 0
-        for win in iter_windows(items, opts.chunk_frames, opts.overlap, first_window, before):
+        windows = (iter_windows(items, opts.chunk_frames, opts.overlap, first_window, before) if shots is None
+                   else shots.windows(items, opts.chunk_frames, opts.overlap, first_window, before))
+        for win in windows:
             if stop_window is not None and win.index >= stop_window:
                 return
+            if shots is not None and shots.starts_shot(win.write_start):
+                state = None
             keep = win.keep
             outs, state = self.window([frame_of(x) for x in win.items], keep.start, keep.stop, state)
             yield Chunk(win.index, win.write_start, outs, win.items[keep], state)

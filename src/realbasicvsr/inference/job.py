@@ -27,6 +27,7 @@ from ..io.frames import IMAGE_EXTENSIONS, read_image, write_image
 from ..io.mux import mux_video
 from ..io.source import FrameSource, check_output_path, open_source, publish, remove_path
 from ..io.video import VideoEncoder, container_format, is_video_path
+from .scenes import Shots, find_cuts, shots_for, split_windows
 from .resume import Manifest, drop_states_before, job_identity, load_state, manifest_name, save_state, work_dir_for
 
 
@@ -55,6 +56,7 @@ class JobResult:
     resumed_frames: int = 0
     warnings: list[str] = field(default_factory=list)
     part: tuple[int, int] | None = None  # (rank, world) when this process did one share of a split video
+    cuts: list[int] = field(default_factory=list)  # first frames of the shots after the first (scene cuts)
 
 
 def output_kind(source: FrameSource, output: Path) -> str:
@@ -156,6 +158,7 @@ def upscale_file(
     options: OutputOptions | None = None,
     identity: dict | None = None,
     part: tuple[int, int] | None = None,
+    scene_cuts: str = "auto",
 ) -> JobResult:
     """Upscale one input into ``output_path`` with an ``Upscaler`` (its ``stream`` does the chunking);
     ``identity`` (the model, say) is added to what a resume must match.
@@ -163,6 +166,7 @@ def upscale_file(
     ``part`` = (rank, world) splits one video across ranks (torchrun): each rank upscales its share of the
     chunks into the shared work folder, with its own manifest; rank 0 waits for the others and joins all
     segments. A rank's first chunk has no forward state to carry, so it reads ``overlap`` frames before it.
+    ``scene_cuts`` (auto, off or a cut list file, see ``scenes``) makes every shot its own sequence.
     """
     t0, started = time.perf_counter(), time.time()
     options = options or OutputOptions()
@@ -172,13 +176,19 @@ def upscale_file(
         check_output_path(out, [inp], options.overwrite)
         kind = output_kind(source, out)
         result = JobResult(inp, out, part=part)
-        ident = job_identity(inp, kind, upscaler.options, options, identity)
+        shots = shots_for(scene_cuts, source.rate)
+        if part is not None and shots is not None and shots.detector is not None:
+            with open_source(inp, fps=options.fps) as whole:  # every rank needs every cut before it starts
+                shots = Shots(cuts=find_cuts(whole, shots.detector))
+        ident = job_identity(inp, kind, upscaler.options, options, dict(identity or {}, scene_cuts=(
+            scene_cuts if scene_cuts in ("auto", "off") else shots.cuts)))
         work = work_dir_for(out)
-        windows = _share(source, upscaler.options.chunk_frames, part, kind)
+        windows = _share(source, upscaler.options.chunk_frames, part, kind, shots.cuts if shots is not None else None)
         manifest = _open_work(work, ident, options, part)
+        manifest.cuts = result.cuts = shots.cuts if shots is not None else []
         fresh = not manifest.segments
         try:
-            _run_stream(source, upscaler, options, kind, work, manifest, result, windows)
+            _run_stream(source, upscaler, options, kind, work, manifest, result, windows, shots)
             if part is not None:
                 manifest.status = "done"
                 manifest.save()
@@ -209,16 +219,20 @@ def upscale_file(
     return result
 
 
-def _share(source: FrameSource, chunk: int, part: tuple[int, int] | None, kind: str) -> tuple[int, int | None]:
-    """The [first, stop) window indices this process computes (stop None: to the end of the stream)."""
+def _share(source: FrameSource, chunk: int, part: tuple[int, int] | None, kind: str,
+           cuts: list[int] | None = None) -> tuple[int, int | None]:
+    """The [first, stop) window indices this process computes (stop None: to the end of the stream); with
+    scene ``cuts`` the boundaries between ranks move onto cuts near them (``scenes.split_windows``)."""
     if part is None:
         return 0, None
     rank, world = part
     if kind != "video" or not source.num_frames:
         raise RealBasicVSRError(f"{source.path}: only a video of known length with a video output can be split "
                                 "across ranks; run it in one process")
-    total = -(-source.num_frames // chunk)
-    return rank * total // world, None if rank == world - 1 else (rank + 1) * total // world
+    if cuts is None:
+        total = -(-source.num_frames // chunk)
+        return rank * total // world, None if rank == world - 1 else (rank + 1) * total // world
+    return split_windows(cuts, source.num_frames, chunk, rank, world)
 
 
 def _wait_for_parts(work: Path, world: int, own: Manifest, since: float) -> list[dict]:
@@ -239,7 +253,8 @@ def _wait_for_parts(work: Path, world: int, own: Manifest, since: float) -> list
 
 
 def _run_stream(source: FrameSource, upscaler, options: OutputOptions, kind: str, work: Path,
-                manifest: Manifest, result: JobResult, windows: tuple[int, int | None] = (0, None)) -> None:
+                manifest: Manifest, result: JobResult, windows: tuple[int, int | None] = (0, None),
+                shots: Shots | None = None) -> None:
     """Decode -> ``upscaler.stream`` -> segment writer, with decoding and encoding in background threads."""
     result.resumed_frames = manifest.frames_done
     first, stop = windows
@@ -249,7 +264,7 @@ def _run_stream(source: FrameSource, upscaler, options: OutputOptions, kind: str
     bar = _progress(source, manifest.frames_done, options.progress, source.path.name)
     try:
         frames = _prefetch(source.timed_frames(), size=4)
-        for chunk in upscaler.stream(frames, first_window=done, state=state, stop_window=stop):
+        for chunk in upscaler.stream(frames, first_window=done, state=state, stop_window=stop, shots=shots):
             writer.submit(chunk.index, chunk.frames, [p for _, p in chunk.items], chunk.state)
             bar.update(len(chunk.frames))
             if options.on_progress is not None:

@@ -81,6 +81,7 @@ class Manifest:
         self.identity = identity
         self.segments: list[dict] = []
         self.status = "running"  # "done" or "failed: <why>" tell the other ranks of a split video
+        self.cuts: list[int] = []  # scene cuts found so far (first frames of shots), for the record
 
     @classmethod
     def load(cls, work: Path, identity: dict, name: str = manifest_name(None)) -> "Manifest":
@@ -99,11 +100,13 @@ class Manifest:
                 f"cannot resume: {'; '.join(diff[:3])}{more}; use the same options, or --overwrite to start over"
             )
         m.segments = data["segments"]
+        m.cuts = data.get("cuts", [])
         return m
 
     def save(self) -> None:
         write_text_atomic(self.path, json.dumps({"version": MANIFEST_VERSION, "identity": self.identity,
-                                                 "segments": self.segments, "status": self.status}))
+                                                 "segments": self.segments, "status": self.status,
+                                                 "cuts": list(self.cuts)}))
 
     @staticmethod
     def read_status(path: Path) -> tuple[str, list[dict]]:

@@ -1,0 +1,72 @@
+"""Streaming without a work folder: a frame iterator in, upscaled frames out as they are made (the Python
+API), and the ``upscale - -o -`` job that runs it between a y4m pipe (``io/pipes.py``) or a file.
+
+Memory stays flat: only the engine's current window is held; nothing is resumable (a pipe can't be read
+twice), so ``--resume`` is refused.
+"""
+
+from __future__ import annotations
+
+import time
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from ..errors import RealBasicVSRError
+from ..io.pipes import PIPE, PipeSink, PipeSource, is_pipe
+from ..io.source import open_sink, open_source
+from .job import JobResult, OutputOptions, _prefetch, _progress
+from .scenes import shots_for
+
+
+def upscale_frames(upscaler, frames: Iterable[np.ndarray], scene_cuts: str = "auto",
+                   rate: Fraction = Fraction(25)) -> Iterator[np.ndarray]:
+    """Upscaled frames, in order, for a stream of uint8 (H, W, 3) RGB frames, each shot its own sequence
+    (``scene_cuts``: auto, off or a cut list file, whose times are read at ``rate``)."""
+    for chunk in upscaler.stream(frames, shots=shots_for(scene_cuts, rate)):
+        yield from chunk.frames
+
+
+def open_input(path: str, fps: float | None = None):
+    """A y4m pipe for ``-``, else the file/folder's ``FrameSource``."""
+    return PipeSource() if is_pipe(path) else open_source(path, fps=fps)
+
+
+def upscale_stream(source, output: str, upscaler, options: OutputOptions, scene_cuts: str = "auto") -> JobResult:
+    """Upscale an open source into ``output`` (``-``: y4m on stdout, else a file written through a
+    temporary) frame by frame; progress and warnings go to stderr."""
+    if options.resume:
+        raise RealBasicVSRError("--resume can't be used with a pipe (- as input or output): a pipe can't be "
+                                "read again; run it without --resume")
+    t0 = time.perf_counter()
+    result = JobResult(source.path, Path(output))
+    shots = shots_for(scene_cuts, source.rate)
+    result.cuts = shots.cuts if shots is not None else []
+    if is_pipe(output):
+        sink = PipeSink(source.rate, source, options.pix_fmt)
+    else:
+        sink = open_sink(output, fps=source.rate, like=source, overwrite=options.overwrite, codec=options.codec,
+                         crf=options.crf, preset=options.preset, pix_fmt=options.pix_fmt)
+    bar = _progress(source, 0, options.progress, "stdin" if is_pipe(source.path) else source.path.name)
+    ok = False
+    try:
+        frames = _prefetch(source.timed_frames(), size=4)
+        for chunk in upscaler.stream(frames, shots=shots):
+            for f in chunk.frames:
+                sink.write(f)
+            result.frames += len(chunk.frames)
+            bar.update(len(chunk.frames))
+            if options.on_progress is not None:
+                options.on_progress(result.frames, source.num_frames)
+        ok = True
+    finally:
+        bar.close()
+        sink.close(ok)
+    result.warnings += source.warnings
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+__all__ = ["PIPE", "open_input", "upscale_frames", "upscale_stream"]
