@@ -35,7 +35,8 @@ LOOKAHEAD = 2  # frames the detector reads past a candidate cut before deciding
 class DetectorSettings:
     """The content detector's thresholds (scores are HSV mean absolute differences, 0-255)."""
 
-    min_score: float = 24.0  # a cut changes the picture at least this much
+    min_score: float = 8.0  # a cut changes the picture at least this much
+    min_histogram: float = 0.1  # ... and its colours: histogram distance (0 same, 1 disjoint), motion stays below
     ratio: float = 3.0  # ... and this many times the mean score of its neighbours
     min_shot: int = 8  # frames: no cut closer than this to the previous one
     size: int = 128  # frames are reduced to about this many pixels across first
@@ -65,10 +66,22 @@ def hsv(rgb: np.ndarray) -> np.ndarray:
     return np.stack([h, s, v], axis=-1).astype(np.float32)
 
 
+def histogram_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Half the L1 distance of the 16-bin H, S and V histograms of two reduced frames, averaged over the
+    channels: 0 for the same colours, 1 for disjoint ones (motion within a shot keeps it low)."""
+    def hist(x: np.ndarray) -> np.ndarray:
+        return np.stack([np.histogram(x[..., c], bins=16, range=(0.0, 256.0))[0] for c in range(3)]) / x[..., 0].size
+
+    return float(np.abs(hist(a) - hist(b)).sum() / 6.0)
+
+
 def content_score(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean absolute HSV difference of two reduced frames (hue compared around the circle)."""
+    """Mean absolute HSV difference of two reduced frames (hue compared around the circle). Hue and
+    saturation differences count in proportion to the darker pixel's value: near black they are noise (the
+    last frames of a fade to black would otherwise jump)."""
     d = np.abs(a - b)
     d[..., 0] = np.minimum(d[..., 0], 255.0 - d[..., 0])
+    d[..., :2] *= np.minimum(a[..., 2:], b[..., 2:]) * (1.0 / 255.0)
     return float(d.mean())
 
 
@@ -78,13 +91,14 @@ class CutDetector:
     def __init__(self, settings: DetectorSettings | None = None) -> None:
         self.settings = settings or DetectorSettings()
 
-    def is_cut(self, scores: list[float], i: int, since_cut: int, flash: bool) -> bool:
+    def is_cut(self, scores: list[float], i: int, since_cut: int, flash: bool, colours: float) -> bool:
         """Whether the frame whose difference to the one before is ``scores[i]`` starts a new shot.
 
         ``scores`` holds up to ``LOOKAHEAD`` neighbours on each side; ``flash``: a frame after it came back
-        to the picture before it (a flash or a single odd frame, not a new shot)."""
+        to the picture before it (a flash or a single odd frame, not a new shot); ``colours``: the
+        histogram distance to the frame before."""
         st = self.settings
-        if since_cut < st.min_shot or scores[i] < st.min_score or flash:
+        if since_cut < st.min_shot or scores[i] < st.min_score or flash or colours < st.min_histogram:
             return False
         around = scores[max(0, i - LOOKAHEAD):i] + scores[i + 1:i + 1 + LOOKAHEAD]
         return not around or scores[i] >= st.ratio * max(float(np.mean(around)), 1.0)
@@ -99,11 +113,11 @@ class CutDetector:
             pos = decided - first
             scores = [s for _, _, s in buf]
             cut = False
-            if decided > 0 and pos > 0:
+            if decided > 0 and pos > 0 and scores[pos] >= self.settings.min_score:
                 before = buf[pos - 1][1]
                 ahead = [h for _, h, _ in list(buf)[pos + 1:pos + 1 + LOOKAHEAD]]
                 flash = any(content_score(h, before) < scores[pos] / 2 for h in ahead)
-                cut = self.is_cut(scores, pos, decided - last_cut, flash)
+                cut = self.is_cut(scores, pos, decided - last_cut, flash, histogram_distance(buf[pos][1], before))
             if cut:
                 last_cut = decided
             item = buf[pos][0]
@@ -219,6 +233,8 @@ def split_windows(cuts: list[int], frames: int, chunk: int, rank: int, world: in
 
     def boundary(r: int) -> int:
         even = r * total // world
+        if r == 0:
+            return 0
         near = [k for k in shot_windows if abs(k - even) <= reach]
         return min(near, key=lambda k: (abs(k - even), k)) if near else even
 
