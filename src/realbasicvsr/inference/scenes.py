@@ -96,7 +96,7 @@ class CutDetector:
         """Whether the frame whose difference to the one before is ``scores[i]`` starts a new shot.
 
         ``scores`` holds up to ``LOOKAHEAD`` neighbours on each side; ``flash``: a frame after it came back
-        to the picture before it (a flash or a single odd frame, not a new shot); ``colours``: the
+        to the picture before it, or it returns to the picture before a flash (not a new shot); ``colours``: the
         histogram distance to the frame before."""
         st = self.settings
         if since_cut < st.min_shot or scores[i] < st.min_score or flash or colours < st.min_histogram:
@@ -106,7 +106,7 @@ class CutDetector:
 
     def tag(self, items: Iterable) -> Iterator[tuple[object, bool]]:
         """(item, starts a new shot) for every item of a stream of frames or (frame, extra...) tuples."""
-        buf: deque = deque()  # [item, reduced HSV frame, score against the frame before], from frame ``first``
+        buf: deque = deque()  # (item, reduced HSV frame, score against the frame before), from frame ``first``
         first = decided = last_cut = 0
 
         def decide() -> tuple[object, bool]:
@@ -117,13 +117,17 @@ class CutDetector:
             if decided > 0 and pos > 0 and scores[pos] >= self.settings.min_score:
                 before = buf[pos - 1][1]
                 ahead = [h for _, h, _ in list(buf)[pos + 1:pos + 1 + LOOKAHEAD]]
-                flash = any(content_score(h, before) < scores[pos] / 2 for h in ahead)
+                behind = [h for _, h, _ in list(buf)[max(0, pos - LOOKAHEAD - 1):pos - 1]]
+                # a flash: a frame ahead returns to the picture before, or this one returns to the one before
+                # the flash (its end)
+                flash = (any(content_score(h, before) < scores[pos] / 2 for h in ahead)
+                         or any(content_score(buf[pos][1], h) < scores[pos] / 2 for h in behind))
                 cut = self.is_cut(scores, pos, decided - last_cut, flash, histogram_distance(buf[pos][1], before))
             if cut:
                 last_cut = decided
             item = buf[pos][0]
             decided += 1
-            while decided - first > LOOKAHEAD:
+            while decided - first > LOOKAHEAD + 1:  # the frames before a flash of up to two frames
                 buf.popleft()
                 first += 1
             return item, cut

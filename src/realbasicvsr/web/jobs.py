@@ -76,7 +76,7 @@ class Job:
     finished: float | None = None
     error: str = ""
     progress: dict = field(default_factory=dict)  # done, total, fps, eta (seconds)
-    result: dict | None = None  # frames, seconds, resumed_frames, warnings
+    result: dict | None = None  # frames, seconds, resumed_frames, warnings, cuts
     preview: dict | None = None
 
     @property

@@ -68,7 +68,8 @@ def run(inp: Path, out: Path, settings: JobSettings, fresh: bool, send: Callable
         crf=settings.crf, overwrite=fresh, resume=not fresh, progress=False,
         on_progress=lambda done, total: send({"progress": [done, total]})))
     r = upscale([inp], out, options, log=sys.stderr).results[0]
-    return {"frames": r.frames, "seconds": r.seconds, "resumed_frames": r.resumed_frames, "warnings": r.warnings}
+    return {"frames": r.frames, "seconds": r.seconds, "resumed_frames": r.resumed_frames, "warnings": r.warnings,
+            "cuts": r.cuts}
 
 
 def preview(inp: Path, folder: Path, settings: JobSettings) -> dict:

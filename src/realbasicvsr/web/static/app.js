@@ -230,6 +230,10 @@ function statusCell(job) {
     const r = job.result || {};
     const resumed = r.resumed_frames ? `, ${r.resumed_frames} resumed from an earlier run` : "";
     cell.textContent = `done: ${r.frames} frames in ${duration(r.seconds)}${resumed}`;
+    if (r.cuts) {  // scene cuts: each shot was upscaled as its own sequence
+      cell.append(element("div", { class: "note" }, r.cuts.length
+        ? `scene cuts at frame${r.cuts.length > 1 ? "s" : ""} ${r.cuts.join(", ")}` : "scene cuts: none"));
+    }
     for (const w of r.warnings || []) cell.append(element("div", { class: "note" }, `warning: ${w}`));
   } else if (job.status === "failed") {
     cell.textContent = `failed: ${job.error}`;
