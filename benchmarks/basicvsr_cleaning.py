@@ -35,6 +35,7 @@ from realbasicvsr import load_model
 from realbasicvsr.checkpoint import basicsr_basicvsr_to_realbasicvsr, generator_state_dict, read_checkpoint
 from realbasicvsr.data import VideoSequence
 from realbasicvsr.hub import basicsr_basicvsr_file
+from realbasicvsr.io.colour import frame_to_rgb
 from realbasicvsr.metrics import psnr, ssim
 from realbasicvsr.models import RealBasicVSRNet
 from realbasicvsr.training.data import PanSequence
@@ -75,7 +76,7 @@ def x264(frames: np.ndarray, crf: int) -> np.ndarray:
         container.mux(stream.encode())
     buf.seek(0)
     with av.open(buf) as container:
-        return np.stack([fr.to_ndarray(format="rgb24") for fr in container.decode(video=0)])
+        return np.stack([frame_to_rgb(fr) for fr in container.decode(video=0)])
 
 
 def jpeg_twice(frames: np.ndarray, q1: int = 40, q2: int = 60) -> np.ndarray:

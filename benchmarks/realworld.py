@@ -66,6 +66,7 @@ from realbasicvsr.evaluation import evaluate
 from realbasicvsr.inference import EngineOptions, Upscaler
 from realbasicvsr.io import write_image
 from realbasicvsr.io.clips import find_clips, read_clip
+from realbasicvsr.io.colour import frame_to_rgb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lite_quality import _bicubic, _realesrgan_x4plus  # noqa: E402  (the same baselines as lite_quality)
@@ -193,7 +194,8 @@ def _blur(frames: list[np.ndarray], sigma: float) -> list[np.ndarray]:
 
 def codec_roundtrip(frames: list[np.ndarray], codec: str, container: str, *, bits_per_pixel: float | None = None,
                     options: dict | None = None, rate: int = 25) -> list[np.ndarray]:
-    """Encode uint8 RGB frames with a real codec (in memory, yuv420p) and decode them back."""
+    """Encode uint8 RGB frames with a real codec (in memory, yuv420p) and decode them back the way `upscale`
+    reads a file (by its tags, exactly; swscale's default decode would darken the LQ by about one level)."""
     h, w = frames[0].shape[:2]
     buf = io.BytesIO()
     with av.open(buf, "w", format=container) as out:
@@ -209,7 +211,7 @@ def codec_roundtrip(frames: list[np.ndarray], codec: str, container: str, *, bit
             out.mux(packet)
     buf.seek(0)
     with av.open(buf) as src:
-        decoded = [fr.to_ndarray(format="rgb24") for fr in src.decode(video=0)]
+        decoded = [frame_to_rgb(fr) for fr in src.decode(video=0)]
     if len(decoded) != len(frames):
         raise RuntimeError(f"{codec}: {len(frames)} frames in, {len(decoded)} out")
     return decoded

@@ -12,7 +12,7 @@ import pytest
 
 from realbasicvsr.cli import main
 from realbasicvsr.io import read_image
-from realbasicvsr.io.colour import Colour, planes_to_rgb, rgb_to_planes
+from realbasicvsr.io.colour import Colour, planes_to_rgb, rgb_to_frame
 
 PATCH = (200, 80, 40)  # the issue's example: a warm orange that shifts visibly under the wrong matrix
 KR_KB = {1: (0.2126, 0.0722), 5: (0.299, 0.114), 6: (0.299, 0.114), 9: (0.2627, 0.0593)}  # by AVColorSpace
@@ -159,7 +159,7 @@ def test_conversion_round_trips_within_quantisation(matrix, full, pix_fmt):
     # on random colours, as in any correct converter; 10 bits keep 8-bit RGB exactly.
     tol = 0 if "10" in pix_fmt else 2
     for rgb in images:
-        frame = av.VideoFrame.from_ndarray(rgb_to_planes(rgb, colour, pix_fmt), format=pix_fmt)
+        frame = rgb_to_frame(rgb, colour, pix_fmt)
         back = planes_to_rgb(frame, colour)
         assert np.abs(back.astype(int) - rgb).max() <= tol, rgb[0, 0]
 
@@ -170,3 +170,28 @@ def test_untagged_defaults_follow_players():
     assert Colour.of_frame(av.VideoFrame(640, 480, "yuvj420p")).full_range
     assert not Colour.of_frame(av.VideoFrame(640, 480, "yuv420p")).full_range
     assert Colour.of_frame(av.VideoFrame(64, 48, "yuv420p10le")).bits == 10
+
+
+def test_x2_output_of_an_odd_height_input_has_odd_half_height_chroma(tmp_path):
+    """17x31 in, 34x62 out at x2: the 4:2:0 chroma planes are 17 rows of 31, which the stacked-array
+    layout of ``VideoFrame.from_ndarray`` cannot hold (it crashed the write with a raw traceback)."""
+    src = tmp_path / "odd.mkv"
+    kr, kb = KR_KB[6]
+    with av.open(str(src), "w") as c:
+        s = c.add_stream("ffv1", rate=25)
+        s.width, s.height, s.pix_fmt = 31, 17, "yuv444p"
+        planes = np.stack([np.full((17, 31), round(v), np.uint8) for v in ycbcr(PATCH, kr, kb, False)])
+        for i in range(2):
+            f = av.VideoFrame.from_ndarray(planes, format="yuv444p")
+            f.pts = i
+            c.mux(s.encode(f))
+        c.mux(s.encode(None))
+    out = tmp_path / "odd_x2.mp4"
+    assert main(["upscale", str(src), "-o", str(out), "--model", "realbasicvsr_lite_x2", "--device", "cpu"]) == 0
+    with av.open(str(out)) as c:
+        frames = list(c.decode(video=0))
+    assert len(frames) == 2 and (frames[0].width, frames[0].height, frames[0].format.name) == (62, 34, "yuv420p")
+    y, cb, cr = (np.frombuffer(p, np.uint8).reshape(p.height, p.line_size)[:, : p.width] for p in frames[1].planes)
+    assert cb.shape == (17, 31)
+    centre = rgb_of(y[8:-8, 16:-16].mean(), cb[4:-4, 8:-8].mean(), cr[4:-4, 8:-8].mean(), kr, kb, False)
+    assert np.abs(centre - PATCH).max() <= 6, centre  # a flat patch stays its colour (model's own bias aside)

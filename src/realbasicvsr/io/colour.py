@@ -94,9 +94,9 @@ def _scales(colour: Colour, bits: int) -> tuple[float, float, float]:
     return 16.0 * one, 219.0 * one, 224.0 * one
 
 
-def rgb_to_planes(rgb: np.ndarray, colour: Colour, pix_fmt: str) -> np.ndarray:
-    """uint8 (H, W, 3) RGB -> the array ``av.VideoFrame.from_ndarray(..., pix_fmt)`` takes, or None when
-    ``pix_fmt`` is not one of the planar YCbCr layouts handled here (or the size does not fit it)."""
+def rgb_to_planes(rgb: np.ndarray, colour: Colour, pix_fmt: str) -> list[np.ndarray] | None:
+    """uint8 (H, W, 3) RGB -> the Y, Cb, Cr planes of ``pix_fmt``, or None when ``pix_fmt`` is not one of
+    the planar YCbCr layouts handled here (or the size does not fit it)."""
     layout = _PLANAR.get(pix_fmt)
     h, w = rgb.shape[:2]
     if layout is None or h % layout[1][1] or w % layout[1][0]:
@@ -114,12 +114,20 @@ def rgb_to_planes(rgb: np.ndarray, colour: Colour, pix_fmt: str) -> np.ndarray:
     mid = float(1 << (bits - 1))
     top = (1 << bits) - 1
     dtype = np.uint8 if bits == 8 else np.uint16
-    planes = [np.clip(np.rint(off + ys * y), 0, top).astype(dtype),
-              np.clip(np.rint(mid + cs * cb), 0, top).astype(dtype),
-              np.clip(np.rint(mid + cs * cr), 0, top).astype(dtype)]
-    if (sx, sy) == (1, 1):
-        return np.stack(planes)
-    return np.concatenate([planes[0], planes[1].reshape(-1, w), planes[2].reshape(-1, w)])
+    return [np.clip(np.rint(off + ys * y), 0, top).astype(dtype),
+            np.clip(np.rint(mid + cs * cb), 0, top).astype(dtype),
+            np.clip(np.rint(mid + cs * cr), 0, top).astype(dtype)]
+
+
+def _frame_of_planes(planes: list[np.ndarray], pix_fmt: str) -> av.VideoFrame:
+    """Planes -> a VideoFrame, row by row into its padded lines (``from_ndarray``'s stacked layout cannot
+    hold 4:2:0 chroma whose half height is odd, e.g. a x2 output of an odd-height input)."""
+    h, w = planes[0].shape
+    frame = av.VideoFrame(w, h, pix_fmt)
+    for plane, values in zip(frame.planes, planes):
+        rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+        rows[:, : values.shape[1] * values.itemsize] = values.view(np.uint8).reshape(plane.height, -1)
+    return frame
 
 
 def _plane(frame: av.VideoFrame, index: int, dtype: type) -> np.ndarray:
@@ -234,7 +242,7 @@ def rgb_to_frame(rgb: np.ndarray, colour: Colour, pix_fmt: str) -> av.VideoFrame
     """uint8 RGB -> a tagged VideoFrame in ``pix_fmt``, converted with ``colour``'s matrix and range."""
     planes = rgb_to_planes(rgb, colour, pix_fmt)
     if planes is not None:
-        frame = av.VideoFrame.from_ndarray(planes, format=pix_fmt)
+        frame = _frame_of_planes(planes, pix_fmt)
     else:
         frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
             format=pix_fmt, dst_colorspace=_CODE_OF_MATRIX[colour.matrix],
