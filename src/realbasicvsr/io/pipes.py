@@ -136,7 +136,7 @@ class PipeSink:
         planes = rgb_to_planes(rgb, self._colour, self.pix_fmt)
         if planes is None:
             raise RealBasicVSRError(f"a {w}x{h} frame can't be written as {self.pix_fmt} (4:2:0 needs even sizes)")
-        data += b"FRAME\n" + planes.astype(planes.dtype.newbyteorder("<"), copy=False).tobytes()
+        data += b"FRAME\n" + b"".join(p.astype(p.dtype.newbyteorder("<"), copy=False).tobytes() for p in planes)
         old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         try:
             self._out.write(data)
