@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from upscale_media import SMALL_WEIGHTS, decode, frame
+from upscale_media import SMALL_WEIGHTS, decode, frame, write_video
 
 from realbasicvsr import load_model
 from realbasicvsr.cli import main
@@ -227,7 +227,7 @@ def test_ranks_split_on_a_cut_equal_one_process(tmp_path):
     n_a, n_b = 9, 11
     clip = [frame(i) for i in range(n_a)] + [shot_b(i) for i in range(n_b)]
     src = tmp_path / "in.mkv"
-    _ffv1(src, clip)
+    write_video(src, len(clip), audio=False, codec="ffv1", frames=clip)
     common = ["-n", str(SMALL_WEIGHTS), "--chunk-frames", "4", "--overlap", "2", "--no-progress",
               "--precision", "fp32", "--codec", "ffv1"]
     res = _torchrun([str(src), "-o", str(tmp_path / "split.mkv"), *common])
@@ -241,18 +241,3 @@ def test_ranks_split_on_a_cut_equal_one_process(tmp_path):
     for i in range(len(clip)):
         assert np.array_equal(split[i], one[i]), i
 
-
-def _ffv1(path: Path, frames: list[np.ndarray]) -> None:
-    """A lossless video of these frames."""
-    import av
-
-    with av.open(str(path), "w") as c:
-        s = c.add_stream("ffv1", rate=25)
-        s.width, s.height, s.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv444p"
-        for i, f in enumerate(frames):
-            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
-            vf.pts = i
-            for p in s.encode(vf):
-                c.mux(p)
-        for p in s.encode(None):
-            c.mux(p)

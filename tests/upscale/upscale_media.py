@@ -28,8 +28,9 @@ def write_video(
     rotation: int | None = None,
     codec: str = "libx264",
     metadata: dict | None = None,
+    frames: list[np.ndarray] | None = None,
 ) -> Path:
-    """An H.264 (default) video of ``n`` moving frames with an optional AAC tone track."""
+    """An H.264 (default) video of ``n`` moving frames (or of ``frames``) with an optional AAC tone track."""
     c = av.open(str(path), "w")
     c.metadata.update(metadata or {})
     s = c.add_stream(codec, rate=rate)
@@ -41,7 +42,7 @@ def write_video(
         s.set_display_rotation(rotation)
     a = c.add_stream("aac", rate=48000) if audio else None
     for i in range(n):
-        f = av.VideoFrame.from_ndarray(frame(i, h, w), format="rgb24")
+        f = av.VideoFrame.from_ndarray(frame(i, h, w) if frames is None else frames[i], format="rgb24")
         f.pts = pts[i] if pts is not None else i
         if time_base is not None:
             f.time_base = time_base
