@@ -114,6 +114,27 @@ def test_a_reader_that_closes_early_ends_the_run_with_one_line():
     assert len(frames) == 2
 
 
+def test_ctrl_c_ends_the_run_with_one_line_and_whole_frames():
+    """SIGINT (Ctrl-C) mid-stream: exit code 130, one line, and every byte written is part of a whole frame."""
+    import signal
+    import threading
+
+    proc = subprocess.Popen([*CLI, "-n", "bicubic", "--chunk-frames", "2", "--overlap", "0"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+    threading.Thread(target=lambda: _feed(proc.stdin, y4m(400)), daemon=True).start()
+    header = proc.stdout.readline()
+    frame_bytes = len(b"FRAME\n") + 256 * 192 * 3 // 2
+    got = proc.stdout.read(frame_bytes)
+    proc.send_signal(signal.SIGINT)
+    got += proc.stdout.read()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 130
+    assert err.strip() == "realbasicvsr upscale: interrupted", err
+    assert len(got) % frame_bytes == 0 and len(got) < 400 * frame_bytes
+    frames, _ = read_y4m(header + got)
+    assert len(frames) == len(got) // frame_bytes >= 1
+
+
 def _feed(pipe, data: bytes) -> None:
     try:
         pipe.write(data)

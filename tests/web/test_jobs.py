@@ -93,5 +93,6 @@ def test_model_that_cannot_be_loaded(sandbox, monkeypatch):
         s.request("POST", f"/api/jobs/{job_id}/start", {"model": "bicubic"})
         done = wait_for(lambda: (j := s.job(job_id))["status"] not in ("queued", "running") and j, 300, "the run")
         assert done["status"] == "done" and done["result"]["resumed_frames"] == 0 and done["error"] == ""
+        assert done["result"]["cuts"] == []  # the page lists a job's scene cuts (this clip has none)
         assert s.request("DELETE", f"/api/jobs/{job_id}").status == 200
         assert s.request("GET", "/api/jobs").json() == [] and not (sandbox / "jobs" / job_id).exists()
