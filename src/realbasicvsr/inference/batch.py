@@ -195,9 +195,11 @@ def describe_plan(jobs: list[tuple[Path, Path]], settings: UpscaleSettings) -> P
             if factor >= 2.0:
                 lines.append(f"warning: {chunk_cost_warning(eng, factor)}")
             shots = shots_for(settings.scene_cuts, src.rate)
-            if shots is not None:  # detecting reads the whole input (the low-resolution frames only)
-                lines.append(f"  scene cuts ({settings.scene_cuts}): "
-                             f"{describe_cuts(find_cuts(src) if shots.detector is not None else shots.cuts)}")
+            if shots is not None and shots.detector is not None:  # detecting reads the whole input once more
+                with open_source(inp, fps=o.fps) as whole:
+                    shots.cuts = find_cuts(whole, shots.detector)
+            if shots is not None:
+                lines.append(f"  scene cuts ({settings.scene_cuts}): {describe_cuts(shots.cuts)}")
     measured = "interpolation only" if not arch.flow else (
         "the model measured at " + ", ".join(f"~{v:.0f} GFLOP/s ({w}x{h})" for (w, h), (v, _) in speeds.items()))
     lines.append(f"total: {len(jobs)} job(s), ~{format_duration(sum(seconds))} ({measured} on this machine, plus "
