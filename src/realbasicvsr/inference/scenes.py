@@ -27,7 +27,6 @@ import numpy as np
 from ..errors import RealBasicVSRError
 from .engine import Window, frame_of, iter_windows
 
-SCENE_CUT_MODES = ("auto", "off")  # or the path of a cut list
 LOOKAHEAD = 2  # frames the detector reads past a candidate cut before deciding
 
 
@@ -43,7 +42,7 @@ class DetectorSettings:
 
 
 def _reduce(frame: np.ndarray, size: int) -> np.ndarray:
-    """Block-average a uint8 (H, W, 3) frame to about ``size`` pixels across (float32)."""
+    """Block-average a uint8 (H, W, 3) (or grey) frame to about ``size`` pixels across (float32)."""
     f = frame
     if f.ndim == 2:
         f = f[:, :, None]
@@ -51,7 +50,7 @@ def _reduce(frame: np.ndarray, size: int) -> np.ndarray:
         f = np.repeat(f, 3, axis=2)
     s = max(1, max(f.shape[:2]) // size)
     h, w = f.shape[0] // s * s, f.shape[1] // s * s
-    return f[:h, :w].reshape(h // s, s, w // s, s, 3).astype(np.float32).mean(axis=(1, 3))
+    return f[:h, :w].reshape(h // s, s, w // s, s, 3).mean(axis=(1, 3), dtype=np.float32)
 
 
 def hsv(rgb: np.ndarray) -> np.ndarray:
