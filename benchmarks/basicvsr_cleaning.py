@@ -37,7 +37,7 @@ from realbasicvsr.data import VideoSequence
 from realbasicvsr.hub import basicsr_basicvsr_file
 from realbasicvsr.metrics import psnr, ssim
 from realbasicvsr.models import RealBasicVSRNet
-from realbasicvsr.training.data import PanSequence
+from realbasicvsr.data import PanSequence
 
 FRAMES, GT_SIDE, SCALE = 8, 192, 4
 

@@ -39,7 +39,7 @@ from realbasicvsr.degradations import DegradationConfig, DegradationPipeline
 from realbasicvsr.io.clips import find_clips, read_clip
 from realbasicvsr.io import write_image
 from realbasicvsr.metrics import niqe, psnr, ssim
-from realbasicvsr.training.data import PanSequence
+from realbasicvsr.data import PanSequence
 
 CLIP_FRAMES = 16
 GT_SIDE = 384  # NIQE needs room: at 192 px it scores one 96-px block per frame, and pristine frames score ~10
