@@ -138,6 +138,8 @@ class ValConfig:
 
 @dataclass(frozen=True)
 class TrainConfig(Config):
+    """The whole training recipe, validated when made."""
+
     name: str = "realbasicvsr"
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -148,6 +150,7 @@ class TrainConfig(Config):
 
     @property
     def uses_gan(self) -> bool:
+        """Whether this is a GAN stage (a discriminator is trained)."""
         return self.loss.gan_weight > 0
 
     def validate(self) -> None:

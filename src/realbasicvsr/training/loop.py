@@ -65,6 +65,7 @@ class _Run:
 
     @property
     def checkpoints(self) -> Path:
+        """The folder of the run's checkpoints."""
         return self.work / "checkpoints"
 
     def save(self, name: str, step: int) -> Path:

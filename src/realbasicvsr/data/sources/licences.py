@@ -52,6 +52,7 @@ def classify_licence(raw: str | None) -> tuple[str | None, str]:
 
 
 def licence_url(spdx: str | None) -> str | None:
+    """Where a licence's text is published (None when unknown)."""
     if not spdx:
         return None
     if spdx in LICENCE_URLS:
@@ -64,6 +65,8 @@ def licence_url(spdx: str | None) -> str | None:
 
 @dataclass
 class Stanza:
+    """One ``Files:`` paragraph of a DEP-5 copyright file."""
+
     index: int
     files: list[str]
     copyright: str
@@ -118,10 +121,12 @@ def match_stanza(stanzas: list[Stanza], paths: list[str]) -> tuple[Stanza | None
 
 
 def one_line(s: str) -> str:
+    """A multi-line field as one line, its lines joined with ``; ``."""
     return "; ".join(x.strip() for x in s.splitlines() if x.strip())
 
 
 def dep5_excerpt(st: Stanza, pattern: str) -> str:
+    """The part of a stanza that licenses a file: its matching pattern, copyright and licence name."""
     more = f" (one of {len(st.files)} patterns in this stanza)" if len(st.files) > 1 else ""
     return (f"Files: {pattern}{more}\nCopyright: {one_line(st.copyright)}\n"
             f"License: {st.license.splitlines()[0] if st.license else ''}")
