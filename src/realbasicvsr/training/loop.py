@@ -97,6 +97,7 @@ def train(
 
 
 def _train(config: TrainConfig, work: Path, resume: bool, procs: distributed.Processes, say: Say) -> TrainResult:
+    """Check the work folder, seed, build the data and the models, restore a checkpoint, then loop."""
     t = config.train
     resumed = resume_state(work / "checkpoints", config, resume)
     torch.manual_seed(t.seed)
