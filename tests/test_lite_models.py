@@ -94,7 +94,7 @@ def _degraded_pans(scale: int) -> list[tuple[np.ndarray, np.ndarray]]:
     on), degraded by the package's pipeline with fixed seeds: [(lq uint8 frames, gt uint8 frames)]."""
     from realbasicvsr.degradations import DegradationConfig, DegradationPipeline
     from realbasicvsr.io import read_image
-    from realbasicvsr.training.data import PanSequence
+    from realbasicvsr.data import PanSequence
 
     config = DegradationConfig(scale=scale).replace({"unsharp": {"enabled": False}})
     pans = []

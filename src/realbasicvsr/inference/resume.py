@@ -18,6 +18,7 @@ import torch
 from ..atomic import atomic_write, write_text_atomic
 from ..errors import RealBasicVSRError
 from ..models import ForwardState
+from ..nested import differences
 
 MANIFEST_VERSION = 2
 _STATE = re.compile(r"state_(\d{6})\.safetensors$")
@@ -54,18 +55,6 @@ def job_identity(input_path: Path, output_kind: str, engine_options, output_opti
     encoder = {k: getattr(output_options, k) for k in ("codec", "crf", "preset", "pix_fmt", "fps")}  # not callbacks
     return {"input": input_fingerprint(input_path), "output_kind": output_kind, "engine": engine,
             "encoder": encoder, **(extra or {})}
-
-
-def differences(then: dict, now: dict, prefix: str = "") -> list[str]:
-    """``key: then -> now`` for every leaf that differs between two identities."""
-    out = []
-    for key in sorted(set(then) | set(now), key=str):
-        a, b, name = then.get(key), now.get(key), f"{prefix}{key}"
-        if isinstance(a, dict) and isinstance(b, dict):
-            out += differences(a, b, f"{name}.")
-        elif a != b:
-            out.append(f"{name}: {a!r} then, {b!r} now")
-    return out
 
 
 def manifest_name(part: tuple[int, int] | None) -> str:
