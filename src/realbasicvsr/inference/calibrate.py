@@ -14,12 +14,12 @@ import cv2
 import numpy as np
 import torch
 
+from ..cost import gflops_per_written_frame
 from ..io.frames import write_image
 from ..io.source import FrameSource
 from ..io.video import VideoEncoder
 from ..models.config import ArchConfig
 from .engine import EngineOptions, Upscaler
-from .plan import gflops_per_written_frame
 
 _CROP = (64, 96)  # LR size the model is timed at (then scaled by FLOPs) when the real size would take long
 _WRITTEN, _CONTEXT = 3, 1  # the timed window: written frames and context frames
