@@ -28,7 +28,7 @@ class BatchReport:
     """What a call of ``upscale`` did: the finished jobs and the failed inputs (in a batch)."""
 
     results: list[JobResult] = field(default_factory=list)
-    failures: list[tuple[Path, str]] = field(default_factory=list)
+    failures: list[tuple[Path, str]] = field(default_factory=list)  # settings marked: report.render_settings
     batch: bool = False  # several inputs were planned (across all ranks)
 
     @property

@@ -6,6 +6,6 @@ from .source import FrameSource, open_source
 from .video import VIDEO_EXTENSIONS, is_video_path
 
 __all__ = [
-    "IMAGE_EXTENSIONS", "VIDEO_EXTENSIONS", "FrameSink", "FrameSource", "check_output_path", "is_image_path", "is_video_path",
-    "list_frame_files", "natural_key", "open_sink", "open_source", "read_image", "write_image",
+    "IMAGE_EXTENSIONS", "VIDEO_EXTENSIONS", "FrameSink", "FrameSource", "check_output_path", "is_image_path",
+    "is_video_path", "list_frame_files", "natural_key", "open_sink", "open_source", "read_image", "write_image",
 ]
