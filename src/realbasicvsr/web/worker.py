@@ -28,7 +28,7 @@ from ..errors import RealBasicVSRError
 from ..inference import EngineOptions, OutputOptions, UpscaleSettings, build_upscaler, dry_run, upscale
 from ..inference.engine import DEFAULT_CHUNK_FRAMES
 from ..io import open_source, write_image
-from ..report import Event, Reporter, error_message, print_to
+from ..report import Event, Reporter, error_message, print_to, terminal_reporter
 from .jobs import JobSettings
 
 WARM_RETIME_S = 3.0  # a preview faster than this is timed a second time, without the warm-up
@@ -69,7 +69,7 @@ def run(inp: Path, out: Path, settings: JobSettings, fresh: bool, send: Callable
             return {"frames": src.num_frames, "seconds": 0.0, "resumed_frames": src.num_frames, "warnings": []}
     options = _upscale_settings(settings, OutputOptions(crf=settings.crf, overwrite=fresh, resume=not fresh,
                                                         progress=False))
-    r = upscale([inp], out, options, reporter=Reporter(print_to(sys.stderr), _progress_to(send))).results[0]
+    r = upscale([inp], out, options, reporter=Reporter(print_to(), _progress_to(send))).results[0]
     return {"frames": r.frames, "seconds": r.seconds, "resumed_frames": r.resumed_frames, "warnings": r.warnings}
 
 
@@ -88,8 +88,9 @@ def preview(inp: Path, folder: Path, settings: JobSettings) -> dict:
         kind = src.kind
     model = load_model(settings.model, progress=False)
     frames = list(window)
-    upscaler = build_upscaler(model, _upscale_settings(settings), (frames[0].shape[1], frames[0].shape[0]),
-                              process_device(), even=kind == "video", reporter=Reporter(print_to(sys.stderr)))
+    job = _upscale_settings(settings)
+    upscaler = build_upscaler(model, job, (frames[0].shape[1], frames[0].shape[0]), process_device(),
+                              even=kind == "video", reporter=terminal_reporter())
     t1 = time.perf_counter()
     out = upscaler(frames)
     elapsed = time.perf_counter() - t1
@@ -103,7 +104,7 @@ def preview(inp: Path, folder: Path, settings: JobSettings) -> dict:
     write_image(folder / "before.png", frames[pick])
     write_image(folder / "after.png", out[pick])
     target = folder / ("projected" + {"video": ".mp4", "image": ".png"}.get(kind, ""))  # named only, never written
-    estimate = dry_run([(inp, target)], _upscale_settings(settings))
+    estimate = dry_run([(inp, target)], job)
     return {"frame": last - (len(frames) - 1 - pick), "seconds_per_frame": per_frame,
             "projected_seconds": estimate.seconds[0],
             "width": int(out[pick].shape[1]), "height": int(out[pick].shape[0])}
