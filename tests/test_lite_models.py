@@ -18,7 +18,7 @@ from realbasicvsr import RealBasicVSRError, load_model
 from realbasicvsr.cli import main
 from realbasicvsr.hub import MODEL_ZOO, WEIGHTS_DIR
 from realbasicvsr.models import ArchConfig
-from realbasicvsr.inference.plan import gflops_per_frame
+from realbasicvsr.cost import gflops_per_frame
 
 LITE = ("realbasicvsr_lite_x4", "realbasicvsr_lite_x2")
 SAMPLE = Path(__file__).resolve().parents[1] / "assets" / "sample.mp4"

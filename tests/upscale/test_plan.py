@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from realbasicvsr.models import ArchConfig
-from realbasicvsr.inference.plan import fit_window, gflops_per_frame, output_bytes, window_bytes
+from realbasicvsr.cost import fit_window, gflops_per_frame, output_bytes, window_bytes
 
 C64 = ArchConfig()
 

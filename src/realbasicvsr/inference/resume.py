@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from ..atomic import atomic_write, write_text_atomic
-from ..errors import RealBasicVSRError
+from ..report import SettingError
 from ..models import ForwardState
 from ..nested import differences
 
@@ -77,15 +77,15 @@ class Manifest:
         try:
             data = json.loads(m.path.read_text())
         except (OSError, ValueError) as e:
-            raise RealBasicVSRError(f"cannot resume: {m.path} is missing or damaged ({e}); use --overwrite to start over") from e
+            raise SettingError(f"cannot resume: {m.path} is missing or damaged ({e}); use `overwrite` to start over") from e
         if data.get("version") != MANIFEST_VERSION:
-            raise RealBasicVSRError("cannot resume: the work folder is from another version of realbasicvsr; "
-                                    "use --overwrite to start over")
+            raise SettingError("cannot resume: the work folder is from another version of realbasicvsr; "
+                               "use `overwrite` to start over")
         diff = differences(data.get("identity") or {}, identity)
         if diff:
             more = f" (and {len(diff) - 3} more)" if len(diff) > 3 else ""
-            raise RealBasicVSRError(
-                f"cannot resume: {'; '.join(diff[:3])}{more}; use the same options, or --overwrite to start over"
+            raise SettingError(
+                f"cannot resume: {'; '.join(diff[:3])}{more}; use the same options, or `overwrite` to start over"
             )
         m.segments = data["segments"]
         return m
@@ -150,4 +150,4 @@ def load_state(work: Path, index: int) -> dict[int, ForwardState] | None:
             names = {k: [n.split(".", 1)[1] for n in f.keys() if n.split(".")[0] == str(k)] for k in keys}
             return {k: ForwardState(**{n: restore(f, f"{k}.{n}") for n in names[k]}) for k in keys}
     except Exception as e:  # noqa: BLE001 - a damaged state file is a reason to refuse, not to crash
-        raise RealBasicVSRError(f"cannot resume: {path} is damaged ({type(e).__name__}); use --overwrite to start over") from e
+        raise SettingError(f"cannot resume: {path} is damaged ({type(e).__name__}); use `overwrite` to start over") from e
