@@ -33,12 +33,11 @@ import torch.nn.functional as F
 
 from realbasicvsr import load_model
 from realbasicvsr.checkpoint import basicsr_basicvsr_to_realbasicvsr, generator_state_dict, read_checkpoint
-from realbasicvsr.data import VideoSequence
+from realbasicvsr.data import PanSequence, VideoSequence, read_manifest
 from realbasicvsr.hub import basicsr_basicvsr_file
 from realbasicvsr.io.colour import frame_to_rgb
 from realbasicvsr.metrics import psnr, ssim
 from realbasicvsr.models import RealBasicVSRNet
-from realbasicvsr.training.data import PanSequence
 
 FRAMES, GT_SIDE, SCALE = 8, 192, 4
 
@@ -46,9 +45,9 @@ FRAMES, GT_SIDE, SCALE = 8, 192, 4
 def clips(manifest: Path) -> list[tuple[str, np.ndarray]]:
     """(name, uint8 frames T x H x W x 3) of the held-out photos (pans) and videos (a centre window)."""
     out = []
-    for n, e in enumerate(e for e in json.loads(manifest.read_text())["files"] if e.get("split") == "eval"):
-        path = manifest.parent / e["path"]
-        if e["kind"] == "video":
+    for n, e in enumerate(e for e in read_manifest(manifest).files if e.split == "eval"):
+        path = manifest.parent / e.path
+        if e.kind == "video":
             seq = VideoSequence(path)
             frames = seq.read(range(seq.num_frames // 2, seq.num_frames // 2 + FRAMES))
             h, w = frames.shape[1:3]

@@ -35,24 +35,22 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from realbasicvsr.data import ManifestFile, PanSequence, VideoSequence, read_manifest
 from realbasicvsr.degradations import DegradationConfig, DegradationPipeline
 from realbasicvsr.io.clips import find_clips, read_clip
 from realbasicvsr.io import write_image
 from realbasicvsr.metrics import niqe, psnr, ssim
-from realbasicvsr.training.data import PanSequence
 
 CLIP_FRAMES = 16
 GT_SIDE = 384  # NIQE needs room: at 192 px it scores one 96-px block per frame, and pristine frames score ~10
 
 
-def _clips_from_manifest(manifest: Path) -> list[tuple[str, np.ndarray, dict]]:
-    from realbasicvsr.data import VideoSequence
-
-    entries = [e for e in json.loads(manifest.read_text())["files"] if e.get("split") == "eval"]
+def _clips_from_manifest(manifest: Path) -> list[tuple[str, np.ndarray, ManifestFile]]:
+    entries = [e for e in read_manifest(manifest).files if e.split == "eval"]
     clips = []
     for n, e in enumerate(entries):
-        path = manifest.parent / e["path"]
-        if e["kind"] == "video":
+        path = manifest.parent / e.path
+        if e.kind == "video":
             seq = VideoSequence(path)
             for k, start in enumerate(np.linspace(0, seq.num_frames - CLIP_FRAMES, 2).astype(int)):
                 frames = seq.read(range(start, start + CLIP_FRAMES))
@@ -71,8 +69,8 @@ def prepare(manifest: Path, out: Path, seed: int) -> None:
     # Which clips may be shown as pictures: only those with a known, permissive licence (not bikes.mp4).
     out.mkdir(parents=True, exist_ok=True)
     (out / "clips.json").write_text(json.dumps({
-        name: {"source": e["path"], "licence": e["licence"], "credit": e.get("credit", ""),
-               "showable": not e["licence"].startswith("unknown")} for name, _, e in clips}, indent=2))
+        name: {"source": e.path, "licence": e.licence, "credit": e.credit,
+               "showable": not e.licence.startswith("unknown")} for name, _, e in clips}, indent=2))
     for scale in (4, 2):
         config = DegradationConfig(scale=scale).replace({"unsharp": {"enabled": False}})
         pipeline = DegradationPipeline(config)

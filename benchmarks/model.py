@@ -19,8 +19,8 @@ import torch
 from realbasicvsr import load_model
 from realbasicvsr.checkpoint import infer_config
 from realbasicvsr.inference import EngineOptions, Upscaler
-from realbasicvsr.inference.engine import auto_precision
-from realbasicvsr.inference.plan import gflops_per_frame
+from realbasicvsr.device import auto_precision
+from realbasicvsr.cost import gflops_per_frame
 from realbasicvsr.models import ArchConfig, blocks
 from upscale import moving_frames  # benchmarks/upscale.py: the same moving test pattern
 

@@ -18,7 +18,7 @@ import torch
 
 from model import build, timed  # benchmarks/model.py
 from realbasicvsr.inference import EngineOptions, Upscaler
-from realbasicvsr.inference.engine import auto_precision
+from realbasicvsr.device import auto_precision
 from upscale import moving_frames  # benchmarks/upscale.py
 
 COLOURS = {"c64b20": "#c0392b", "realbasicvsr_lite_x4": "#2471a3", "realbasicvsr_lite_x2": "#239b56"}

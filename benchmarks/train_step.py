@@ -1,4 +1,5 @@
-"""Seconds per training iteration and peak memory, next to the reference's costs (REFERENCE.md 6).
+"""Seconds per training iteration and peak memory, next to the costs measured for
+MMagic's implementation on a 2-core machine (fp32, the last column of ``SHAPES``).
 
 Each shape runs in its own process (so peak RSS belongs to that shape): forward + backward + Adam with
 the stage-1 losses (L1 pixel + L1 cleaning) through :func:`realbasicvsr.training.training_step`, on
@@ -32,7 +33,7 @@ def measure(name: str, device: str, steps: int) -> dict:
 
     from realbasicvsr.models import RealBasicVSRNet
     from realbasicvsr.training import TrainConfig, training_step
-    from realbasicvsr.training.loop import Models
+    from realbasicvsr.training.step import Models
 
     mid, nb, nc, t, side, batch, _ = SHAPES[name]
     torch.manual_seed(0)

@@ -18,7 +18,7 @@ from realbasicvsr import RealBasicVSRError, load_model
 from realbasicvsr.cli import main
 from realbasicvsr.hub import MODEL_ZOO, WEIGHTS_DIR
 from realbasicvsr.models import ArchConfig
-from realbasicvsr.inference.plan import gflops_per_frame
+from realbasicvsr.cost import gflops_per_frame
 
 LITE = ("realbasicvsr_lite_x4", "realbasicvsr_lite_x2")
 SAMPLE = Path(__file__).resolve().parents[1] / "assets" / "sample.mp4"
@@ -94,7 +94,7 @@ def _degraded_pans(scale: int) -> list[tuple[np.ndarray, np.ndarray]]:
     on), degraded by the package's pipeline with fixed seeds: [(lq uint8 frames, gt uint8 frames)]."""
     from realbasicvsr.degradations import DegradationConfig, DegradationPipeline
     from realbasicvsr.io import read_image
-    from realbasicvsr.training.data import PanSequence
+    from realbasicvsr.data import PanSequence
 
     config = DegradationConfig(scale=scale).replace({"unsharp": {"enabled": False}})
     pans = []

@@ -10,7 +10,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from testdata import GOLDEN_DIR
 
 from realbasicvsr import load_model
-from realbasicvsr.inference.engine import cpu_has_native_bf16
+from realbasicvsr.device import cpu_has_native_bf16
 from realbasicvsr.models import blocks
 from realbasicvsr.models import (
     BasicVSRNet,

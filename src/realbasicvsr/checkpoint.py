@@ -21,7 +21,7 @@ from .errors import RealBasicVSRError
 from .hub import MODEL_ZOO, ZooEntry, basicsr_basicvsr_file, cache_dir, file_sha256, resolve_zoo_file
 from .models import Interpolation, RealBasicVSRNet
 from .models.config import ArchConfig
-from .models.loading import state_dict_mismatch
+from .models.loading import load_strict
 
 # Prefixes of MMagic/MMEditing training checkpoints; everything but the chosen generator is ignored.
 _GENERATOR_PREFIXES = {True: ("generator_ema.", "generator."), False: ("generator.", "generator_ema.")}
@@ -165,10 +165,7 @@ def build_from_state_dict(
     """A RealBasicVSRNet with ``sd`` loaded strictly; any mismatch is one error naming what is wrong."""
     cfg = infer_config(sd)
     model = cfg.build(dynamic_refine_thres)
-    problems = state_dict_mismatch(model.state_dict(), sd)
-    if problems:
-        raise RealBasicVSRError(f"{source} does not match RealBasicVSRNet({_fmt(cfg)}): {problems}")
-    model.load_state_dict({k: v.float() for k, v in sd.items()}, strict=True)
+    load_strict(model, sd, what=f"RealBasicVSRNet({_fmt(cfg)})", source=source)
     return model
 
 

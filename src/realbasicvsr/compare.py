@@ -18,6 +18,7 @@ import numpy as np
 from .atomic import atomic_write
 from .errors import RealBasicVSRError
 from .io import open_source
+from .report import SettingError
 
 _BAR = 28  # label bar height in pixels
 _GAP = 6
@@ -31,7 +32,7 @@ def parse_time(text: str) -> tuple[str, float]:
         return "f", float(m.group(1) or m.group(2))
     m = re.fullmatch(r"(?:(\d+):)?(?:(\d+):)?(\d+(?:\.\d*)?)s?", t)
     if not m:
-        raise RealBasicVSRError(f"--at {text!r}: use seconds (12.5s), [hh:]mm:ss(.s) or a frame index (f30)")
+        raise SettingError(f"`at` {text!r}: use seconds (12.5s), [hh:]mm:ss(.s) or a frame index (f30)")
     parts = [p for p in m.groups()[:2] if p is not None]
     seconds = float(m.group(3))
     for k, p in enumerate(reversed(parts)):
@@ -95,9 +96,9 @@ def compare_sheet(
     if out.suffix.lower() != ".png":
         raise RealBasicVSRError(f"{out}: the sheet is a PNG (end the name in .png)")
     if out.exists() and not overwrite:
-        raise RealBasicVSRError(f"{out} already exists; pass --overwrite to replace it")
+        raise SettingError(f"{out} already exists; pass `overwrite` to replace it")
     if not 1 <= zoom <= 16:
-        raise RealBasicVSRError("--zoom must be between 1 and 16")
+        raise SettingError("`zoom` must be between 1 and 16")
     labels = labels or [Path(p).name for p in inputs]
     if len(labels) != len(inputs):
         raise RealBasicVSRError(f"{len(labels)} labels for {len(inputs)} inputs")
@@ -109,7 +110,7 @@ def compare_sheet(
     if region is not None:
         x0, y0, rw, rh = region
         if rw < 1 or rh < 1 or x0 < 0 or y0 < 0 or x0 + rw > w or y0 + rh > h:
-            raise RealBasicVSRError(f"--region {x0},{y0},{rw},{rh} is not inside the {w}x{h} frames")
+            raise SettingError(f"`region` {x0},{y0},{rw},{rh} is not inside the {w}x{h} frames")
     rows = []
     for r, text in enumerate(times_text):
         panels = []
@@ -136,6 +137,12 @@ def compare_sheet(
 COMPARE_MODES = ("side", "stack", "split")
 
 
+def check_compare_mode(mode: str) -> None:
+    """Refuse a comparison layout other than those of ``COMPARE_MODES``."""
+    if mode not in COMPARE_MODES:
+        raise SettingError(f"`compare` {mode!r}: choose from {', '.join(COMPARE_MODES)}")
+
+
 def _tag(img: np.ndarray, text: str, x: int) -> None:
     """A label in a dark box at the top of ``img``, starting at column ``x`` (drawn in place)."""
     scale = max(0.4, img.shape[1] / 1600)
@@ -149,6 +156,7 @@ def compose(lq: np.ndarray, out: np.ndarray, mode: str, label: str, baseline: st
 
     side: baseline | output (twice the width); stack: baseline over output (twice the height);
     split: the left half from the baseline and the right half from the output, with a line between."""
+    check_compare_mode(mode)
     h, w = out.shape[:2]
     base = cv2.resize(lq, (w, h), interpolation=cv2.INTER_CUBIC)
     if mode == "side":
@@ -159,38 +167,11 @@ def compose(lq: np.ndarray, out: np.ndarray, mode: str, label: str, baseline: st
         frame = np.concatenate([base, out], axis=0)
         _tag(frame, baseline, 0)
         _tag(frame[h:], label, 0)
-    elif mode == "split":
+    else:  # split
         frame = out.copy()
         half = w // 2
         frame[:, :half] = base[:, :half]
         frame[:, max(0, half - 1) : half + 1] = 255
         _tag(frame, baseline, 0)
         _tag(frame, label, half + 2)
-    else:
-        raise RealBasicVSRError(f"--compare {mode!r}: choose from {', '.join(COMPARE_MODES)}")
     return np.ascontiguousarray(frame)
-
-
-class ComparingUpscaler:
-    """Wraps an upscaler so that it returns comparison frames (``compose``) instead of its outputs."""
-
-    def __init__(self, upscaler, mode: str, label: str) -> None:
-        if mode not in COMPARE_MODES:
-            raise RealBasicVSRError(f"--compare {mode!r}: choose from {', '.join(COMPARE_MODES)}")
-        self.upscaler, self.mode, self.label = upscaler, mode, label
-
-    @property
-    def options(self):
-        return self.upscaler.options
-
-    def __call__(self, frames: list[np.ndarray]) -> list[np.ndarray]:
-        outs = self.upscaler(frames)
-        return [compose(lq, o, self.mode, self.label) for lq, o in zip(frames, outs)]
-
-    def stream(self, items, first_window: int = 0, state=None, stop_window: int | None = None, shots=None):
-        """``Upscaler.stream`` with each chunk's frames replaced by their comparisons."""
-        from .inference.engine import frame_of
-
-        for chunk in self.upscaler.stream(items, first_window, state, stop_window, shots):
-            chunk.frames = [compose(frame_of(x), o, self.mode, self.label) for x, o in zip(chunk.items, chunk.frames)]
-            yield chunk

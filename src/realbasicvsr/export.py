@@ -14,7 +14,9 @@ from pathlib import Path
 import torch
 
 from .atomic import atomic_write
+from .checkpoint import load_model
 from .errors import RealBasicVSRError
+from .report import SettingError
 from .extras import require_extra
 
 
@@ -30,13 +32,11 @@ def export_onnx(
 ) -> Path:
     """Write ``model_source`` (zoo name or checkpoint) as ONNX taking (1, ``frames``, 3, ``height``, ``width``)
     RGB in [0, 1] (input ``lqs``) and returning the upscaled frames, not clamped (output ``sr``)."""
-    from .checkpoint import load_model
-
     out = Path(output)
     if out.suffix.lower() != ".onnx":
         raise RealBasicVSRError(f"{out}: the output of an ONNX export ends in .onnx")
     if out.exists() and not overwrite:
-        raise RealBasicVSRError(f"{out} already exists; pass --overwrite to replace it")
+        raise SettingError(f"{out} already exists; pass `overwrite` to replace it")
     if frames < 2 or height < 16 or width < 16:
         raise RealBasicVSRError(f"export shape {frames}x{height}x{width}: needs at least 2 frames of 16x16")
     require_extra("onnx", "ONNX export")

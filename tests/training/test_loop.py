@@ -254,7 +254,7 @@ def test_torchrun_two_gloo_ranks_match_one_process(tmp_path: Path):
 
 def _write_val_set(root: Path, lq_side: int, frames: int = 3, paired: bool = True) -> None:
     from realbasicvsr.io import write_image
-    from realbasicvsr.training.data import synthetic_sequence
+    from realbasicvsr.data import synthetic_sequence
 
     gt = synthetic_sequence(9, size=lq_side * 4, num_frames=frames).read(range(frames))
     for sub in (["lq/clipA", "gt/clipA"] if paired else ["clipA"]):

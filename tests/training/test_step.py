@@ -12,11 +12,12 @@ import torch.nn.functional as F
 
 from realbasicvsr import RealBasicVSRError
 from realbasicvsr.checkpoint import read_checkpoint
+from realbasicvsr.data import PanSequence, synthetic_sequence
 from realbasicvsr.models import RealBasicVSRNet, VGG19Features
 from realbasicvsr.training import train, training_step
-from realbasicvsr.training.data import PanSequence, StepBatchSampler, synthetic_sequence
+from realbasicvsr.training.data import StepBatchSampler
 from realbasicvsr.training.ema import EMA
-from realbasicvsr.training.loop import Models
+from realbasicvsr.training.step import Models
 
 from .conftest import H264, smoke_config
 

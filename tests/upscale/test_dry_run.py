@@ -14,8 +14,8 @@ from fake_clock import FakeClock
 from realbasicvsr.cli import main
 from realbasicvsr.hub import MODEL_ZOO
 from realbasicvsr.inference import EngineOptions, Upscaler, calibrate
-from realbasicvsr.inference.batch import format_duration
-from realbasicvsr.inference.plan import gflops_per_written_frame
+from realbasicvsr.report import format_duration
+from realbasicvsr.cost import gflops_per_written_frame
 
 SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "sample.mp4"  # 24 frames of 160x120
 LITE = MODEL_ZOO["realbasicvsr_lite_x4"].config

@@ -12,7 +12,7 @@ from upscale_media import SMALL_WEIGHTS, frame, psnr
 
 from realbasicvsr import load_model
 from realbasicvsr.inference import EngineOptions, Upscaler
-from realbasicvsr.inference.engine import auto_precision, cpu_has_native_bf16
+from realbasicvsr.device import auto_precision, cpu_has_native_bf16
 
 
 def test_auto_is_bf16_exactly_where_the_cpu_has_native_bf16():

@@ -12,7 +12,7 @@ import pytest
 from upscale_media import SMALL_WEIGHTS, decode, write_video
 
 from realbasicvsr.inference import plan_jobs
-from realbasicvsr.inference.batch import shard
+from realbasicvsr.inference.planning import shard
 
 
 def test_shards_partition_the_jobs(tmp_path):

@@ -11,6 +11,7 @@ import sys
 
 from .. import __version__
 from ..errors import RealBasicVSRError
+from ..report import as_flag, error_message
 
 # Modules of this package that define a command, in the order `--help` lists them.
 COMMANDS = ["upscale", "compare", "models", "serve", "train", "convert", "export", "evaluate", "test", "degrade", "prepare_reds"]
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rc = args.func(args)
     except RealBasicVSRError as e:
-        print(f"realbasicvsr {args.command}: error: {e}", file=sys.stderr)
+        print(f"realbasicvsr {args.command}: error: {error_message(e, as_flag)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"realbasicvsr {args.command}: interrupted", file=sys.stderr)

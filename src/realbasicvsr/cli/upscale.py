@@ -77,8 +77,10 @@ def _sigterm_as_interrupt(signum, frame):  # pragma: no cover - exercised via su
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..inference import EngineOptions, OutputOptions, UpscaleSettings, describe_plan, plan_jobs, summary, upscale
-    from ..inference.batch import shard
+    from ..inference import EngineOptions, OutputOptions, UpscaleSettings, dry_run, plan_jobs, summary, upscale
+    from ..inference.engine import DEFAULT_CHUNK_FRAMES
+    from ..inference.planning import shard
+    from ..report import as_flag, render_settings, terminal_reporter
     from ..inference.scenes import describe_cuts
     from ..io.pipes import ReaderClosedError
 
@@ -90,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
         dynamic_refine_thres=args.dynamic_refine_thres,
         engine=EngineOptions(device=args.device, precision=args.precision, tile=max(0, args.tile),
                              tile_overlap=args.tile_overlap, outscale=args.outscale,
-                             chunk_frames=24 if args.chunk_frames is None else args.chunk_frames, overlap=args.overlap),
+                             chunk_frames=DEFAULT_CHUNK_FRAMES if args.chunk_frames is None else args.chunk_frames,
+                             overlap=args.overlap),
         output=OutputOptions(codec=args.codec, crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt, fps=args.fps,
                              overwrite=args.overwrite, resume=args.resume, progress=not args.no_progress),
         auto_tile=not args.no_tile,
@@ -104,16 +107,16 @@ def run(args: argparse.Namespace) -> int:
     if args.preview is not None:
         return _preview(inputs, args, settings)
     if args.dry_run:
-        print(describe_plan(shard(plan_jobs(inputs, args.output, args.ext)), settings).text)
+        print(render_settings(dry_run(shard(plan_jobs(inputs, args.output, args.ext)), settings).text, as_flag))
         return 0
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
-        report = upscale(inputs, args.output, settings)
+        report = upscale(inputs, args.output, settings, reporter=terminal_reporter(spell=as_flag))
     except ReaderClosedError as e:  # like `head`: the reader has what it wanted; exit 1, documented
         print(f"realbasicvsr upscale: stopped: {e}", file=sys.stderr)
         return 1
     if report.batch:
-        print(summary(report), file=sys.stderr)
+        print(render_settings(summary(report), as_flag), file=sys.stderr)
     elif report.results:
         r = report.results[0]
         resumed = f", {r.resumed_frames} of them from the interrupted run" if r.resumed_frames else ""
@@ -127,13 +130,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _preview(inputs: list[str], args: argparse.Namespace, settings) -> int:
-    from ..inference.batch import format_duration
     from ..inference.preview import preview
+    from ..report import as_flag, format_duration, terminal_reporter
 
     if len(inputs) != 1:
         raise RealBasicVSRError("--preview takes one input")
     report = preview(inputs[0], args.output, settings, args.preview, args.preview_seconds,
-                     log=lambda s: print(s, file=sys.stderr))
+                     reporter=terminal_reporter(spell=as_flag))
     n = sum(f for _, f in report.excerpts)
     projected = report.projected_seconds
     k = len(report.excerpts)

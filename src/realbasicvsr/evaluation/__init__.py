@@ -7,8 +7,8 @@ over clips. :func:`run_test` upscales a dataset with a model first. Clips are fo
 """
 
 from .protocol import (
-    GT_FOLDERS, LQ_FOLDERS, PAIRED_METRICS, VIDEOLQ_FRAMES, VIDEOLQ_METRICS, find_subfolder, run_test, stderr_progress,
-    upscale_frames,
+    GT_FOLDERS, LQ_FOLDERS, PAIRED_METRICS, VIDEOLQ_FRAMES, VIDEOLQ_METRICS, find_subfolder, run_test, score_upscaled,
+    stderr_progress, upscale_frames,
 )
 from .scoring import (
     CONVENTIONS, PAPER, EvalResult, MetricSpec, evaluate, load_metric_models, metric_specs, pair_references,
@@ -20,5 +20,5 @@ __all__ = [
     "CONVENTIONS", "GT_FOLDERS", "LQ_FOLDERS", "PAIRED_METRICS", "PAPER", "VIDEOLQ_FRAMES", "VIDEOLQ_METRICS",
     "EvalResult", "MetricSpec", "evaluate", "find_subfolder", "format_markdown", "format_summary",
     "load_metric_models", "metric_specs", "pair_references", "parse_frames", "parse_metrics", "run_test",
-    "score_frame", "stderr_progress", "to_csv", "to_json", "upscale_frames",
+    "score_frame", "score_upscaled", "stderr_progress", "to_csv", "to_json", "upscale_frames",
 ]

@@ -11,11 +11,13 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..checkpoint import load_model
 from ..errors import RealBasicVSRError
+from ..inference import EngineOptions, Upscaler
 from ..io import open_sink
 from ..io.clips import check_range, find_clips, read_clip
 from ..metrics import BASELINE, FULL_REFERENCE
-from .scoring import EvalResult, load_metric_models, metric_specs, pair_references, parse_metrics, score_frame
+from .scoring import EvalResult, MetricSpec, load_metric_models, metric_specs, pair_references, parse_metrics, score_frame
 
 VIDEOLQ_FRAMES = (0, 50, 99)
 VIDEOLQ_METRICS = ("nrqm", "niqe", "pi", "brisque")
@@ -80,9 +82,6 @@ def run_test(
     (``inference.EngineOptions``) sets device, precision and tiling; clips run whole unless ``chunk_frames``
     (then with ``overlap`` context frames after each chunk).
     """
-    from ..checkpoint import load_model
-    from ..inference import EngineOptions, Upscaler
-
     dataset = Path(dataset)
     if not dataset.is_dir():
         raise RealBasicVSRError(f"--dataset must be a folder: {dataset}")
@@ -111,24 +110,59 @@ def run_test(
         raise RealBasicVSRError("--chunk-frames must be >= 1 and --overlap >= 0")
     model = load_model(model_source, dynamic_refine_thres=dynamic_refine_thres)
     engine = engine or EngineOptions(precision="fp32")  # the protocol's numbers are fp32 ones
-    result = EvalResult(specs, title="Clip")
-    for (name, path), ref_path in zip(clips, refs):
+
+    def upscale(lq: list[np.ndarray]) -> list[np.ndarray]:
+        chunk = len(lq) if chunk_frames is None else chunk_frames
+        return upscale_frames(Upscaler(model, replace(engine, chunk_frames=max(1, chunk), overlap=overlap)), lq)
+
+    def save(name: str, lq: list[np.ndarray], sr: list[np.ndarray], gt: dict[int, np.ndarray]) -> None:
+        with open_sink(Path(save_dir) / name) as sink:
+            for f in sr:
+                sink.write(f)
+
+    return score_upscaled(list(zip(clips, refs)), upscale, specs, frames=frames, extra=extra,
+                          allow_partial=allow_partial, progress=progress, keep=save if save_dir is not None else None)
+
+
+# What :func:`score_upscaled` hands back per clip: its name, LQ frames, upscaled frames and the reference
+# frames read for scoring (by index; empty without references).
+KeepClip = Callable[[str, list[np.ndarray], list[np.ndarray], dict[int, np.ndarray]], None]
+
+
+def score_upscaled(
+    pairs: Sequence[tuple[tuple[str, Path], Path | None]],
+    upscale: Callable[[list[np.ndarray]], list[np.ndarray]],
+    specs: Sequence[MetricSpec],
+    *,
+    read: Sequence[int] | None = None,
+    frames: Sequence[int] | None = None,
+    extra: dict[str, dict] | None = None,
+    allow_partial: bool = False,
+    progress: Callable[[str], None] | None = None,
+    keep: KeepClip | None = None,
+    where: str = "",
+) -> EvalResult:
+    """Upscale each ``((name, clip), reference)`` pair and score it: the one clip-scoring loop of the test
+    protocol and of validation during training.
+
+    ``read``: the LQ frame indices to upscale (None: all); ``frames``: the upscaled frames to score (None:
+    all; otherwise checked against the clip's length first); ``keep`` sees every clip once it is scored
+    (saving outputs, a validation sheet); ``where`` prefixes the frame named in a scoring error."""
+    result = EvalResult(list(specs), title="Clip")
+    for (name, path), ref_path in pairs:
         if progress:
             progress(f"upscaling {name}")
-        lq = [f for _, f in read_clip(path, None, allow_partial)]
+        lq = [f for _, f in read_clip(path, read, allow_partial)]
         if frames is not None:
             check_range(path, frames, len(lq))
-        chunk = len(lq) if chunk_frames is None else chunk_frames
-        sr = upscale_frames(Upscaler(model, replace(engine, chunk_frames=max(1, chunk), overlap=overlap)), lq)
-        if save_dir is not None:
-            with open_sink(Path(save_dir) / name) as sink:
-                for f in sr:
-                    sink.write(f)
+        sr = upscale(lq)
         picks = range(len(sr)) if frames is None else frames
         gt = dict(read_clip(ref_path, list(picks), allow_partial)) if ref_path is not None else {}
         for i in picks:
-            scores = score_frame(sr[i], gt.get(i), specs, where=f"{name} frame {i}", extra=extra)
+            scores = score_frame(sr[i], gt.get(i), specs, where=f"{where}{name} frame {i}", extra=extra)
             result.per_frame.append({"clip": name, "frame": i, **scores})
+        if keep is not None:
+            keep(name, lq, sr, gt)
     return result.finish()
 
 

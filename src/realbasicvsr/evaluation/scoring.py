@@ -14,6 +14,8 @@ import numpy as np
 from ..errors import RealBasicVSRError
 from ..io.clips import find_clips, iter_clip
 from ..metrics import ALL_METRICS, BASELINE, FULL_REFERENCE, FUNCTIONS, OFFICIAL, TEMPORAL, warping_error
+from ..metrics.brisque import default_model as brisque_model
+from ..metrics.nrqm import default_model as default_nrqm_model
 
 # The paper's table: NRQM/NIQE/PI with the PIRM2018 code (Y of rgb2ycbcr, 4-px shave); BRISQUE on the same Y.
 PAPER = {m: ("y", 4) for m in ("niqe", "brisque", "nrqm", "pi")} | {"psnr": ("y", 0), "ssim": ("y", 0),
@@ -114,13 +116,9 @@ def load_metric_models(metrics: Iterable[str], nrqm_model: str | os.PathLike | N
     names = set(metrics)
     extra: dict[str, dict] = {}
     if names & {"nrqm", "pi"}:
-        from ..metrics.nrqm import default_model
-
-        model = default_model(nrqm_model)
+        model = default_nrqm_model(nrqm_model)
         extra["nrqm"] = extra["pi"] = {"model": model}
     if "brisque" in names:
-        from ..metrics.brisque import default_model as brisque_model
-
         extra["brisque"] = {"model": brisque_model()}
     return extra
 

@@ -1,10 +1,15 @@
 """Upscaling: streaming jobs over videos, frame folders and images, with chunking, tiling and resume."""
 
-from .batch import BatchReport, UpscaleSettings, describe_plan, plan_jobs, summary, upscale
-from .engine import EngineOptions, Upscaler, resolve_device
+from ..device import resolve_device
+from .batch import BatchReport, summary, upscale
+from .comparing import ComparingUpscaler
+from .dryrun import DryRun, dry_run
+from .engine import EngineOptions, FrameUpscaler, Upscaler
 from .job import JobResult, OutputOptions, upscale_file
+from .planning import UpscaleSettings, build_upscaler, plan_jobs
 
 __all__ = [
-    "BatchReport", "EngineOptions", "JobResult", "OutputOptions", "UpscaleSettings", "Upscaler", "describe_plan",
-    "plan_jobs", "resolve_device", "summary", "upscale", "upscale_file",
+    "BatchReport", "ComparingUpscaler", "DryRun", "EngineOptions", "FrameUpscaler", "JobResult", "OutputOptions",
+    "UpscaleSettings", "Upscaler", "build_upscaler", "dry_run", "plan_jobs", "resolve_device", "summary", "upscale",
+    "upscale_file",
 ]

@@ -14,12 +14,13 @@ import cv2
 import numpy as np
 import torch
 
+from ..cost import gflops_per_written_frame
 from ..io.frames import write_image
 from ..io.source import FrameSource
 from ..io.video import VideoEncoder
 from ..models.config import ArchConfig
 from .engine import EngineOptions, Upscaler
-from .plan import gflops_per_written_frame
+from .job import OutputOptions
 
 _CROP = (64, 96)  # LR size the model is timed at (then scaled by FLOPs) when the real size would take long
 _WRITTEN, _CONTEXT = 3, 1  # the timed window: written frames and context frames
@@ -71,7 +72,7 @@ def model_speed(arch: ArchConfig, options: EngineOptions, size: tuple[int, int])
     return speed(h, w, 0.0)
 
 
-def io_seconds_per_frame(source: FrameSource, kind: str, out_size: tuple[int, int], output) -> float:
+def io_seconds_per_frame(source: FrameSource, kind: str, out_size: tuple[int, int], output: OutputOptions) -> float:
     """Decoding a few of the input's frames and encoding them, enlarged to the output size, as the job will."""
     t0 = time.perf_counter()
     frames = []

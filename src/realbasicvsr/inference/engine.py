@@ -14,42 +14,22 @@ ramps across the overlap so seams are invisible (the weights sum to one everywhe
 from __future__ import annotations
 
 import contextlib
-import functools
-import sys
 from collections import deque
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable, Generic, Iterable, Iterator, TypeVar
+from typing import Callable, Generic, Iterable, Iterator, Protocol, TypeVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..device import PRECISIONS, resolve_device, resolve_precision
 from ..errors import RealBasicVSRError
 from ..models import ForwardState, RealBasicVSRNet
+from ..report import Reporter, SettingError, terminal_reporter
 
 T = TypeVar("T")
 
-PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` picks CUDA, then Apple MPS, then the CPU; an unavailable explicit choice is an error."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError as e:
-        raise RealBasicVSRError(f"--device {name!r} is not a device (use auto, cpu, cuda, cuda:N or mps)") from e
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RealBasicVSRError(f"--device {name}: CUDA is not available on this machine (try --device cpu)")
-    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise RealBasicVSRError(f"--device {name}: Apple MPS is not available on this machine")
-    return dev
+DEFAULT_CHUNK_FRAMES = 24  # frames written per window unless told otherwise
 
 
 def output_size(width: int, height: int, outscale: float, even: bool = False) -> tuple[int, int]:
@@ -70,8 +50,17 @@ class EngineOptions:
     tile_overlap: int = 16
     outscale: float | None = None  # None = the model's own factor (model.upscale); else resized from it
     even_size: bool = False
-    chunk_frames: int = 24  # frames written per window
+    chunk_frames: int = DEFAULT_CHUNK_FRAMES  # frames written per window
     overlap: int = 8  # context frames after each chunk (the backward branch's look-ahead)
+
+    def __post_init__(self) -> None:
+        """Refuse a schedule the engine can't run, whoever builds the options."""
+        if self.chunk_frames < 1 or self.overlap < 0:
+            raise SettingError("`chunk_frames` must be >= 1 and `overlap` >= 0")
+        if self.outscale is not None and not 0 < self.outscale <= 16:
+            raise SettingError("`outscale` must be in (0, 16]")
+        if self.tile and self.tile < 16:
+            raise SettingError("`tile` must be 0 (off) or at least 16 pixels")
 
 
 @dataclass
@@ -83,6 +72,19 @@ class Chunk:
     frames: list[np.ndarray]
     items: list
     state: dict[int, ForwardState] | None  # the forward state after this chunk, per tile (for resume)
+
+
+class FrameUpscaler(Protocol):
+    """What jobs, previews and wrappers need of an upscaler: the engine (:class:`Upscaler`) or a wrapper of
+    it (``ComparingUpscaler``)."""
+
+    options: EngineOptions
+    reporter: Reporter
+
+    def __call__(self, frames: list[np.ndarray]) -> list[np.ndarray]: ...
+
+    def stream(self, items: Iterable, first_window: int = 0, state: dict[int, ForwardState] | None = None,
+               stop_window: int | None = None, shots=None) -> Iterator[Chunk]: ...
 
 
 def frame_of(item) -> np.ndarray:
@@ -115,27 +117,6 @@ def frames_to_tensor(frames: list[np.ndarray], device: torch.device) -> torch.Te
     return torch.from_numpy(arr).to(device).permute(0, 3, 1, 2).float().div_(255.0).unsqueeze(0)
 
 
-@functools.lru_cache(maxsize=None)
-def cpu_has_native_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (x86 avx512_bf16 or AMX, read from /proc/cpuinfo): only
-    there is bf16 faster than fp32; elsewhere it is emulated and slower."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    flags = {f for line in text.splitlines() if line.startswith("flags") for f in line.split(":", 1)[1].split()}
-    return bool(flags & {"avx512_bf16", "amx_bf16"})
-
-
-def auto_precision(device: torch.device) -> str:
-    """``--precision auto``: fp16 on CUDA, bf16 on CPUs with native bf16, fp32 elsewhere (MPS included)."""
-    if device.type == "cuda":
-        return "fp16"
-    if device.type == "cpu" and cpu_has_native_bf16():
-        return "bf16"
-    return "fp32"
-
-
 def _all_finite(out: torch.Tensor, state: dict[int, ForwardState]) -> bool:
     return bool(torch.isfinite(out).all()) and all(
         bool(torch.isfinite(t).all()) for st in state.values() for t in st.tensors().values())
@@ -156,25 +137,18 @@ class Upscaler:
     (``model.upscale``); an ``outscale`` other than that resizes its output.
     """
 
-    def __init__(self, model: RealBasicVSRNet, options: EngineOptions | None = None) -> None:
+    def __init__(self, model: RealBasicVSRNet, options: EngineOptions | None = None,
+                 reporter: Reporter | None = None) -> None:
         self.options = opts = options or EngineOptions()
-        if opts.chunk_frames < 1 or opts.overlap < 0:
-            raise RealBasicVSRError("--chunk-frames must be >= 1 and --overlap >= 0")
+        self.reporter = reporter or terminal_reporter()
         self.device = resolve_device(opts.device)
-        precision = auto_precision(self.device) if opts.precision == "auto" else opts.precision
-        if precision not in PRECISIONS:
-            raise RealBasicVSRError(f"unknown precision {precision!r}; choose fp32, fp16 or bf16")
-        if precision == "fp16" and self.device.type == "cpu":
-            raise RealBasicVSRError("fp16 is not supported on the CPU; use fp32 or bf16")
+        self.precision = precision = resolve_precision(opts.precision, self.device)
         self.dtype = PRECISIONS[precision]
-        self.precision = precision
         self.model = model.eval().to(self.device)
         self.scale = model.upscale
         self.outscale = float(self.scale if opts.outscale is None else opts.outscale)
         if self.device.type in ("cuda", "cpu"):  # faster convolutions (~20% on a 2-core CPU for c64b20)
             self.model = self.model.to(memory_format=torch.channels_last)
-        if opts.tile and opts.tile < 16:
-            raise RealBasicVSRError("--tile must be 0 (off) or at least 16 pixels")
 
     def _autocast(self, dtype: torch.dtype):
         if dtype == torch.float32:
@@ -192,8 +166,8 @@ class Upscaler:
         warning, so reduced precision never writes a black or broken frame."""
         out, new_state = self._upscale(lqs, start, stop, state, self.dtype)
         if self.dtype != torch.float32 and not _all_finite(out, new_state):
-            print(f"warning: {self.precision} gave non-finite values in a window of {lqs.shape[1]} frames; "
-                  "computed it again in fp32", file=sys.stderr)
+            self.reporter.warning(f"{self.precision} gave non-finite values in a window of {lqs.shape[1]} frames; "
+                                  "computed it again in fp32")
             out, new_state = self._upscale(lqs, start, stop, state, torch.float32)
         return out.clamp_(0.0, 1.0), new_state
 
@@ -235,9 +209,9 @@ class Upscaler:
             if not _is_out_of_memory(e):
                 raise
             where = "GPU" if self.device.type == "cuda" else "memory"
-            raise RealBasicVSRError(
+            raise SettingError(
                 f"out of {where} upscaling {len(frames)} frames of {frames[0].shape[1]}x{frames[0].shape[0]}: "
-                "lower --chunk-frames or use --tile (e.g. --tile 256)"
+                "lower `chunk_frames` or use `tile` (e.g. `tile` 256)"
             ) from e
         return list(out), new_state
 

@@ -21,12 +21,17 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import av
+from tqdm.auto import tqdm
 
+from ..atomic import publish, remove_path
 from ..errors import RealBasicVSRError
 from ..io.frames import IMAGE_EXTENSIONS, read_image, write_image
 from ..io.mux import mux_video
-from ..io.source import FrameSource, check_output_path, open_source, publish, remove_path
+from ..io.sink import check_output_path
+from ..io.source import FrameSource, open_source
 from ..io.video import VideoEncoder, container_format, is_video_path
+from ..report import SettingError, error_text, on_progress
+from .engine import FrameUpscaler
 from .scenes import Shots, find_cuts, shots_for, split_windows
 from .resume import Manifest, drop_states_before, job_identity, load_state, manifest_name, save_state, work_dir_for
 
@@ -42,13 +47,15 @@ class OutputOptions:
     fps: float | None = None  # rate for frame-folder/image inputs (videos keep theirs)
     overwrite: bool = False
     resume: bool = False
-    progress: bool = True
-    # called after every finished chunk with (frames done, total frames or None): for GUIs and services
+    progress: bool = True  # the terminal's progress bar
+    # a listener of the job's progress events: (frames done, total frames or None) after every chunk
     on_progress: Callable[[int, int | None], None] | None = None
 
 
 @dataclass
 class JobResult:
+    """What one job did; ``warnings`` are the warning events emitted while it ran."""
+
     input: Path
     output: Path
     frames: int = 0
@@ -152,71 +159,84 @@ class _SegmentWriter:
 
 
 def upscale_file(
-    input_path: str | os.PathLike,
+    source: FrameSource | str | os.PathLike,
     output_path: str | os.PathLike,
-    upscaler,
+    upscaler: FrameUpscaler,
     options: OutputOptions | None = None,
     identity: dict | None = None,
     part: tuple[int, int] | None = None,
     scene_cuts: str = "auto",
 ) -> JobResult:
-    """Upscale one input into ``output_path`` with an ``Upscaler`` (its ``stream`` does the chunking);
-    ``identity`` (the model, say) is added to what a resume must match.
+    """Upscale one input (a path, or a source the caller opened and closes) into ``output_path`` with an
+    upscaler (its ``stream`` does the chunking); ``identity`` (the model, say) is added to what a resume
+    must match. Progress and warnings go to the upscaler's reporter; the job's warnings also end up in
+    ``JobResult.warnings``.
 
     ``part`` = (rank, world) splits one video across ranks (torchrun): each rank upscales its share of the
     chunks into the shared work folder, with its own manifest; rank 0 waits for the others and joins all
     segments. A rank's first chunk has no forward state to carry, so it reads ``overlap`` frames before it.
     ``scene_cuts`` (auto, off or a cut list file, see ``scenes``) makes every shot its own sequence.
     """
-    t0, started = time.perf_counter(), time.time()
     options = options or OutputOptions()
-    inp, out = Path(input_path), Path(output_path)
-    source = open_source(inp, fps=options.fps)
-    with source:
-        check_output_path(out, [inp], options.overwrite)
-        kind = output_kind(source, out)
-        result = JobResult(inp, out, part=part)
-        shots = shots_for(scene_cuts, source.rate)
-        if part is not None and shots is not None and shots.detector is not None:
-            with open_source(inp, fps=options.fps) as whole:  # every rank needs every cut before it starts
-                shots = Shots(cuts=find_cuts(whole, shots.detector))
-        ident = job_identity(inp, kind, upscaler.options, options, dict(identity or {}, scene_cuts=(
-            scene_cuts if scene_cuts in ("auto", "off") else shots.cuts)))
-        work = work_dir_for(out)
-        windows = _share(source, upscaler.options.chunk_frames, part, kind, shots.cuts if shots is not None else None)
-        manifest = _open_work(work, ident, options, part)
-        manifest.cuts = result.cuts = shots.cuts if shots is not None else []
-        fresh = not manifest.segments
-        try:
-            _run_stream(source, upscaler, options, kind, work, manifest, result, windows, shots)
-            if part is not None:
-                manifest.status = "done"
-                manifest.save()
-                if part[0] != 0:  # rank 0 joins the parts
-                    result.frames = manifest.frames_done
-                    result.seconds = time.perf_counter() - t0
-                    return result
-                manifest.segments = _wait_for_parts(work, part[1], manifest, started)
-            if not manifest.segments:
-                raise RealBasicVSRError(f"{inp} has zero decodable frames")
-            result.warnings += _finalize(kind, work, out, source, manifest, options)
-        except BaseException as e:
-            if part is not None and manifest.path.exists():  # so that rank 0 stops waiting for this part
-                manifest.status = f"failed: {e}" if str(e) else f"failed: {type(e).__name__}"
-                manifest.save()
-            if not isinstance(e, RealBasicVSRError) or part is not None:
-                raise
-            # I/O failures (disk full...) keep the finished chunks for --resume; bad input can't be
-            # resumed, so a work folder this run started is dropped (one from an earlier run is kept).
-            if isinstance(e.__cause__, OSError) and manifest.segments:
-                raise RealBasicVSRError(f"{e}; finished chunks are kept: rerun with --resume") from e.__cause__
-            if fresh:
-                shutil.rmtree(work, ignore_errors=True)
+    if not isinstance(source, FrameSource):
+        with open_source(source, fps=options.fps) as opened:
+            return upscale_file(opened, output_path, upscaler, options, identity, part, scene_cuts)
+    out = Path(output_path)
+    reporter = upscaler.reporter
+    with reporter.listening(on_progress(options.on_progress)), reporter.collecting_warnings() as warnings:
+        result = JobResult(source.path, out, warnings=warnings, part=part)
+        _upscale_source(source, upscaler, options, identity, result, scene_cuts)
+    return result
+
+
+def _upscale_source(source: FrameSource, upscaler: FrameUpscaler, options: OutputOptions, identity: dict | None,
+                    result: JobResult, scene_cuts: str = "auto") -> None:
+    """``upscale_file`` on an open source, filling ``result``."""
+    t0, started = time.perf_counter(), time.time()
+    inp, out, part = source.path, result.output, result.part
+    check_output_path(out, [inp], options.overwrite)
+    kind = output_kind(source, out)
+    shots = shots_for(scene_cuts, source.rate)
+    if part is not None and shots is not None and shots.detector is not None:
+        with open_source(inp, fps=options.fps) as whole:  # every rank needs every cut before it starts
+            shots = Shots(cuts=find_cuts(whole, shots.detector))
+    ident = job_identity(inp, kind, upscaler.options, options, dict(identity or {}, scene_cuts=(
+        scene_cuts if scene_cuts in ("auto", "off") else shots.cuts)))
+    work = work_dir_for(out)
+    windows = _share(source, upscaler.options.chunk_frames, part, kind, shots.cuts if shots is not None else None)
+    manifest = _open_work(work, ident, options, part)
+    manifest.cuts = result.cuts = shots.cuts if shots is not None else []
+    fresh = not manifest.segments
+    try:
+        _run_stream(source, upscaler, options, kind, work, manifest, result, windows, shots)
+        if part is not None:
+            manifest.status = "done"
+            manifest.save()
+            if part[0] != 0:  # rank 0 joins the parts
+                result.frames = manifest.frames_done
+                result.seconds = time.perf_counter() - t0
+                return
+            manifest.segments = _wait_for_parts(work, part[1], manifest, started)
+        if not manifest.segments:
+            raise RealBasicVSRError(f"{inp} has zero decodable frames")
+        for warning in _finalize(kind, work, out, source, manifest, options):
+            upscaler.reporter.warning(warning)
+    except BaseException as e:
+        if part is not None and manifest.path.exists():  # so that rank 0 stops waiting for this part
+            manifest.status = f"failed: {e}" if str(e) else f"failed: {type(e).__name__}"
+            manifest.save()
+        if not isinstance(e, RealBasicVSRError) or part is not None:
             raise
-        result.frames = manifest.frames_done
+        # I/O failures (disk full...) keep the finished chunks for --resume; bad input can't be
+        # resumed, so a work folder this run started is dropped (one from an earlier run is kept).
+        if isinstance(e.__cause__, OSError) and manifest.segments:
+            raise SettingError(f"{error_text(e)}; finished chunks are kept: rerun with `resume`") from e.__cause__
+        if fresh:
+            shutil.rmtree(work, ignore_errors=True)
+        raise
+    result.frames = manifest.frames_done
     shutil.rmtree(work, ignore_errors=True)
     result.seconds = time.perf_counter() - t0
-    return result
 
 
 def _share(source: FrameSource, chunk: int, part: tuple[int, int] | None, kind: str,
@@ -229,10 +249,10 @@ def _share(source: FrameSource, chunk: int, part: tuple[int, int] | None, kind: 
     if kind != "video" or not source.num_frames:
         raise RealBasicVSRError(f"{source.path}: only a video of known length with a video output can be split "
                                 "across ranks; run it in one process")
-    if cuts is None:
-        total = -(-source.num_frames // chunk)
-        return rank * total // world, None if rank == world - 1 else (rank + 1) * total // world
-    return split_windows(cuts, source.num_frames, chunk, rank, world)
+    if cuts is not None:
+        return split_windows(cuts, source.num_frames, chunk, rank, world)
+    total = -(-source.num_frames // chunk)
+    return rank * total // world, None if rank == world - 1 else (rank + 1) * total // world
 
 
 def _wait_for_parts(work: Path, world: int, own: Manifest, since: float) -> list[dict]:
@@ -247,12 +267,12 @@ def _wait_for_parts(work: Path, world: int, own: Manifest, since: float) -> list
                 segments.update({s["name"]: s for s in segs})
                 break
             if status.startswith("failed") and path.stat().st_mtime >= since:
-                raise RealBasicVSRError(f"rank {r} {status}; rerun with --resume once that is fixed")
+                raise SettingError(f"rank {r} {status}; rerun with `resume` once that is fixed")
             time.sleep(0.2)
     return [segments[k] for k in sorted(segments)]
 
 
-def _run_stream(source: FrameSource, upscaler, options: OutputOptions, kind: str, work: Path,
+def _run_stream(source: FrameSource, upscaler: FrameUpscaler, options: OutputOptions, kind: str, work: Path,
                 manifest: Manifest, result: JobResult, windows: tuple[int, int | None] = (0, None),
                 shots: Shots | None = None) -> None:
     """Decode -> ``upscaler.stream`` -> segment writer, with decoding and encoding in background threads."""
@@ -267,10 +287,10 @@ def _run_stream(source: FrameSource, upscaler, options: OutputOptions, kind: str
         for chunk in upscaler.stream(frames, first_window=done, state=state, stop_window=stop, shots=shots):
             writer.submit(chunk.index, chunk.frames, [p for _, p in chunk.items], chunk.state)
             bar.update(len(chunk.frames))
-            if options.on_progress is not None:
-                options.on_progress(chunk.start + len(chunk.frames), source.num_frames)
+            upscaler.reporter.progress(chunk.start + len(chunk.frames), source.num_frames)
         writer.finish()
-        result.warnings += source.warnings
+        for warning in source.warnings:
+            upscaler.reporter.warning(warning)
     except BaseException:
         writer.abort()
         raise
@@ -278,9 +298,9 @@ def _run_stream(source: FrameSource, upscaler, options: OutputOptions, kind: str
         bar.close()
 
 
-def _interrupted_run(work: Path) -> RealBasicVSRError:
-    return RealBasicVSRError(f"an interrupted run of this job exists ({work}); pass --resume to continue it "
-                             "or --overwrite to start over")
+def _interrupted_run(work: Path) -> SettingError:
+    return SettingError(f"an interrupted run of this job exists ({work}); pass `resume` to continue it "
+                        "or `overwrite` to start over")
 
 
 def _open_work(work: Path, ident: dict, options: OutputOptions, part: tuple[int, int] | None = None) -> Manifest:
@@ -344,8 +364,8 @@ def _make_segment_writer(kind: str, work: Path, source: FrameSource, options: Ou
             reason = "disk full" if e.errno == errno.ENOSPC else (e.strerror or str(e))
             raise RealBasicVSRError(f"cannot write to the work folder {work}: {reason}") from e
         except av.error.FFmpegError as e:  # e.g. a codec that refuses the pixel format
-            raise RealBasicVSRError(f"encoding with {options.codec} failed ({e}); try another --codec or "
-                                    "--pix-fmt") from e
+            raise SettingError(f"encoding with {options.codec} failed ({e}); try another `codec` or "
+                               "`pix_fmt`") from e
         save_state(work, index, state)
         manifest.segments.append(
             {"name": name, "frames": len(frames), "first_time": str(Fraction(pts[0]) * source.time_base)}
@@ -384,8 +404,7 @@ def _finalize(kind: str, work: Path, out: Path, source: FrameSource, manifest: M
         raise RealBasicVSRError(f"writing {out} failed: {e.strerror or e}") from e
 
 
-def _progress(source: FrameSource, initial: int, enabled: bool, name: str):
-    from tqdm.auto import tqdm
-
+def _progress(source: FrameSource, initial: int, enabled: bool, name: str) -> tqdm:
+    """The terminal's progress bar for one job (disabled: shows nothing)."""
     return tqdm(total=source.num_frames, initial=initial, unit="frame", desc=name, disable=not enabled,
                 file=sys.stderr, dynamic_ncols=True, smoothing=0.1)

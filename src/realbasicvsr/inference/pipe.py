@@ -16,7 +16,9 @@ import numpy as np
 
 from ..errors import RealBasicVSRError
 from ..io.pipes import PIPE, PipeSink, PipeSource, is_pipe
-from ..io.source import open_sink, open_source
+from ..io.sink import open_sink
+from ..io.source import open_source
+from ..report import on_progress
 from .job import JobResult, OutputOptions, _prefetch, _progress
 from .scenes import shots_for
 
@@ -36,12 +38,20 @@ def open_input(path: str, fps: float | None = None):
 
 def upscale_stream(source, output: str, upscaler, options: OutputOptions, scene_cuts: str = "auto") -> JobResult:
     """Upscale an open source into ``output`` (``-``: y4m on stdout, else a file written through a
-    temporary) frame by frame; progress and warnings go to stderr."""
+    temporary) frame by frame; progress and warnings go to the upscaler's reporter (stderr)."""
     if options.resume:
         raise RealBasicVSRError("--resume can't be used with a pipe (- as input or output): a pipe can't be "
                                 "read again; run it without --resume")
+    reporter = upscaler.reporter
+    with reporter.listening(on_progress(options.on_progress)), reporter.collecting_warnings() as warnings:
+        result = JobResult(source.path, Path(output), warnings=warnings)
+        _stream(source, output, upscaler, options, scene_cuts, result)
+    return result
+
+
+def _stream(source, output: str, upscaler, options: OutputOptions, scene_cuts: str, result: JobResult) -> None:
+    """``upscale_stream``'s loop, filling ``result``."""
     t0 = time.perf_counter()
-    result = JobResult(source.path, Path(output))
     shots = shots_for(scene_cuts, source.rate)
     result.cuts = shots.cuts if shots is not None else []
     if is_pipe(output):
@@ -58,15 +68,14 @@ def upscale_stream(source, output: str, upscaler, options: OutputOptions, scene_
                 sink.write(f)
             result.frames += len(chunk.frames)
             bar.update(len(chunk.frames))
-            if options.on_progress is not None:
-                options.on_progress(result.frames, source.num_frames)
+            upscaler.reporter.progress(result.frames, source.num_frames)
         ok = True
     finally:
         bar.close()
         sink.close(ok)
-    result.warnings += source.warnings
+    for warning in source.warnings:
+        upscaler.reporter.warning(warning)
     result.seconds = time.perf_counter() - t0
-    return result
 
 
 __all__ = ["PIPE", "open_input", "upscale_frames", "upscale_stream"]

@@ -7,18 +7,29 @@ each is written as ``<output stem>.preview<k><ext>`` plus its comparison with bi
 
 from __future__ import annotations
 
+import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
+import numpy as np
+
+from ..checkpoint import load_model
 from ..compare import compose
+from ..device import process_device
 from ..errors import RealBasicVSRError
-from ..io.source import open_sink, open_source
+from ..io.sink import open_sink
+from ..io.source import FrameSource, open_source
 from ..io.video import is_video_path
+from ..report import Reporter, SettingError, terminal_reporter
+from .planning import UpscaleSettings, build_upscaler
 
 
 @dataclass
 class PreviewReport:
+    """The excerpts written and the measured speed (the projected time of the full run)."""
+
     excerpts: list[tuple[int, int]]  # (first frame, frames) of each excerpt
     written: list[Path]
     seconds_per_frame: float
@@ -27,6 +38,7 @@ class PreviewReport:
 
     @property
     def projected_seconds(self) -> float | None:
+        """Seconds the full run would take at the measured speed (None: the input's length is unknown)."""
         if self.total_frames is None:
             return None
         return self.seconds_per_frame * self.total_frames * self.context_factor
@@ -44,59 +56,68 @@ def excerpt_starts(total: int, count: int, length: int) -> list[tuple[int, int]]
     return out
 
 
-def preview(input_path, output, settings, count: int = 3, seconds: float = 1.0, log=print) -> PreviewReport:
-    """Upscale ``count`` excerpts of ``input_path`` with ``settings`` (an UpscaleSettings) and report."""
-    from ..checkpoint import load_model
-    from .batch import arch_of_model, job_plan, rank_device
-    from .engine import Upscaler, resolve_device
-
+def preview(input_path: str | os.PathLike, output: str | os.PathLike, settings: UpscaleSettings, count: int = 3,
+            seconds: float = 1.0, reporter: Reporter | None = None) -> PreviewReport:
+    """Upscale ``count`` excerpts of ``input_path`` with ``settings``, reporting each one written."""
     if count < 1 or seconds <= 0:
-        raise RealBasicVSRError("--preview needs N >= 1 and --preview-seconds > 0")
+        raise SettingError("`preview` needs N >= 1 and `preview_seconds` > 0")
+    reporter = reporter or terminal_reporter()
     inp, out = Path(input_path), Path(output)
-    ext = out.suffix if is_video_path(out) else ".mp4"
-    device = resolve_device(rank_device(settings.engine.device))
+    device = process_device(settings.engine.device)
     model = load_model(settings.model, dynamic_refine_thres=settings.dynamic_refine_thres)
-    label = Path(str(settings.model)).name
-    o = settings.output
-    stem = out.with_suffix("").name
-    with open_source(inp, fps=o.fps) as src:
+    with open_source(inp, fps=settings.output.fps) as src:
         total = src.num_frames
         if total is None:
-            raise RealBasicVSRError(f"{inp}: its length is unknown, so excerpts can't be spaced (run without --preview)")
-        length = max(2, round(float(src.rate) * seconds))
-        excerpts = excerpt_starts(total, count, length)
-        eng = job_plan(settings, arch_of_model(model), src.size, device.type)
-        upscaler = Upscaler(model, replace(eng, device=str(device), even_size=True))
-        wanted = {i: k for k, (s, n) in enumerate(excerpts) for i in range(s, s + n)}
-        frames: dict[int, list] = {k: [] for k in range(len(excerpts))}
+            raise SettingError(f"{inp}: its length is unknown, so excerpts can't be spaced (run without `preview`)")
+        excerpts = excerpt_starts(total, count, max(2, round(float(src.rate) * seconds)))
+        upscaler = build_upscaler(model, settings, src.size, device, even=True, reporter=reporter)
         written, busy, done_frames = [], 0.0, 0
-        for i, frame in enumerate(src):
-            k = wanted.get(i)
-            if k is None:
-                continue
-            frames[k].append(frame)
-            if len(frames[k]) < excerpts[k][1]:
-                continue
+        for k, frames in _excerpts(src, excerpts):
             t0 = time.perf_counter()
-            outs = upscaler(frames[k])
+            outs = upscaler(frames)
             busy += time.perf_counter() - t0
             done_frames += len(outs)
-            plain = out.with_name(f"{stem}.preview{k + 1}{ext}")
-            comp = out.with_name(f"{stem}.preview{k + 1}.compare{ext}")
-            for path, items in ((plain, outs), (comp, [compose(a, b, settings.compare or "side", label)
-                                                       for a, b in zip(frames[k], outs)])):
-                with open_sink(path, like=src, overwrite=o.overwrite, codec=o.codec, crf=o.crf,
-                               preset=o.preset, pix_fmt=o.pix_fmt) as sink:
-                    for f in items:
-                        sink.write(f)
-                written.append(path)
+            written += _write_excerpt(src, out, k, frames, outs, settings)
             start = excerpts[k][0]
-            log(f"preview {k + 1}/{len(excerpts)}: frames {start}-{start + excerpts[k][1] - 1} -> {plain.name}, {comp.name}")
-            frames[k] = []
-            if k == len(excerpts) - 1:
-                break
+            reporter.log(f"preview {k + 1}/{len(excerpts)}: frames {start}-{start + excerpts[k][1] - 1} -> "
+                         f"{written[-2].name}, {written[-1].name}")
     if not written:
         raise RealBasicVSRError(f"{inp}: no excerpt could be read")
+    eng = upscaler.options
     chunk = min(eng.chunk_frames, total)
     factor = min(total, chunk + eng.overlap) / chunk
     return PreviewReport(excerpts, written, busy / max(done_frames, 1), total, factor)
+
+
+def _excerpts(src: FrameSource, excerpts: list[tuple[int, int]]) -> Iterator[tuple[int, list[np.ndarray]]]:
+    """(k, frames of excerpt k) for each excerpt, decoding the source once up to the last one."""
+    wanted = {i: k for k, (s, n) in enumerate(excerpts) for i in range(s, s + n)}
+    frames: dict[int, list[np.ndarray]] = {k: [] for k in range(len(excerpts))}
+    for i, frame in enumerate(src):
+        k = wanted.get(i)
+        if k is None:
+            continue
+        frames[k].append(frame)
+        if len(frames[k]) < excerpts[k][1]:
+            continue
+        yield k, frames.pop(k)
+        if k == len(excerpts) - 1:
+            return
+
+
+def _write_excerpt(src: FrameSource, out: Path, k: int, frames: list[np.ndarray], outs: list[np.ndarray],
+                   settings: UpscaleSettings) -> list[Path]:
+    """Write excerpt ``k`` upscaled and as a comparison with bicubic; their paths."""
+    o = settings.output
+    ext = out.suffix if is_video_path(out) else ".mp4"
+    stem = out.with_suffix("").name
+    plain = out.with_name(f"{stem}.preview{k + 1}{ext}")
+    comp = out.with_name(f"{stem}.preview{k + 1}.compare{ext}")
+    label = Path(str(settings.model)).name
+    compared = [compose(a, b, settings.compare or "side", label) for a, b in zip(frames, outs)]
+    for path, items in ((plain, outs), (comp, compared)):
+        with open_sink(path, like=src, overwrite=o.overwrite, codec=o.codec, crf=o.crf, preset=o.preset,
+                       pix_fmt=o.pix_fmt) as sink:
+            for f in items:
+                sink.write(f)
+    return [plain, comp]

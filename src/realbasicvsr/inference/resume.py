@@ -16,8 +16,9 @@ from pathlib import Path
 import torch
 
 from ..atomic import atomic_write, write_text_atomic
-from ..errors import RealBasicVSRError
+from ..report import SettingError
 from ..models import ForwardState
+from ..nested import differences
 
 MANIFEST_VERSION = 2
 _STATE = re.compile(r"state_(\d{6})\.safetensors$")
@@ -56,18 +57,6 @@ def job_identity(input_path: Path, output_kind: str, engine_options, output_opti
             "encoder": encoder, **(extra or {})}
 
 
-def differences(then: dict, now: dict, prefix: str = "") -> list[str]:
-    """``key: then -> now`` for every leaf that differs between two identities."""
-    out = []
-    for key in sorted(set(then) | set(now), key=str):
-        a, b, name = then.get(key), now.get(key), f"{prefix}{key}"
-        if isinstance(a, dict) and isinstance(b, dict):
-            out += differences(a, b, f"{name}.")
-        elif a != b:
-            out.append(f"{name}: {a!r} then, {b!r} now")
-    return out
-
-
 def manifest_name(part: tuple[int, int] | None) -> str:
     """The manifest's file name: one per job, or one per rank of a video split across ``part[1]`` ranks."""
     return "manifest.json" if part is None else f"manifest.rank{part[0]}of{part[1]}.json"
@@ -89,15 +78,15 @@ class Manifest:
         try:
             data = json.loads(m.path.read_text())
         except (OSError, ValueError) as e:
-            raise RealBasicVSRError(f"cannot resume: {m.path} is missing or damaged ({e}); use --overwrite to start over") from e
+            raise SettingError(f"cannot resume: {m.path} is missing or damaged ({e}); use `overwrite` to start over") from e
         if data.get("version") != MANIFEST_VERSION:
-            raise RealBasicVSRError("cannot resume: the work folder is from another version of realbasicvsr; "
-                                    "use --overwrite to start over")
+            raise SettingError("cannot resume: the work folder is from another version of realbasicvsr; "
+                               "use `overwrite` to start over")
         diff = differences(data.get("identity") or {}, identity)
         if diff:
             more = f" (and {len(diff) - 3} more)" if len(diff) > 3 else ""
-            raise RealBasicVSRError(
-                f"cannot resume: {'; '.join(diff[:3])}{more}; use the same options, or --overwrite to start over"
+            raise SettingError(
+                f"cannot resume: {'; '.join(diff[:3])}{more}; use the same options, or `overwrite` to start over"
             )
         m.segments = data["segments"]
         m.cuts = data.get("cuts", [])
@@ -164,4 +153,4 @@ def load_state(work: Path, index: int) -> dict[int, ForwardState] | None:
             names = {k: [n.split(".", 1)[1] for n in f.keys() if n.split(".")[0] == str(k)] for k in keys}
             return {k: ForwardState(**{n: restore(f, f"{k}.{n}") for n in names[k]}) for k in keys}
     except Exception as e:  # noqa: BLE001 - a damaged state file is a reason to refuse, not to crash
-        raise RealBasicVSRError(f"cannot resume: {path} is damaged ({type(e).__name__}); use --overwrite to start over") from e
+        raise SettingError(f"cannot resume: {path} is damaged ({type(e).__name__}); use `overwrite` to start over") from e

@@ -11,6 +11,7 @@ import av
 import numpy as np
 
 from ..errors import RealBasicVSRError
+from ..report import SettingError
 from .colour import Colour, frame_to_rgb, rgb_to_frame
 
 __all__ = ["frame_to_rgb"]  # re-exported: decoding to RGB lives in .colour
@@ -221,7 +222,7 @@ def check_encoder(output: str | os.PathLike, codec: str, pix_fmt: str | None = N
             if pix_fmt and pix_fmt != "auto":
                 stream.pix_fmt = pix_fmt
         except (av.error.FFmpegError, ValueError) as e:
-            raise RealBasicVSRError(f"{Path(output).suffix} files can't hold {codec} video ({e}); pick another --codec or extension") from e
+            raise SettingError(f"{Path(output).suffix} files can't hold {codec} video ({e}); pick another `codec` or extension") from e
 
 
 def _decode_from(container, first: int, seek: bool, fps: float):

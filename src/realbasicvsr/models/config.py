@@ -7,6 +7,9 @@ from dataclasses import asdict, dataclass
 
 from torch import nn
 
+from .interpolation import Interpolation
+from .realbasicvsr import RealBasicVSRNet
+
 
 @dataclass(frozen=True)
 class ArchConfig:
@@ -36,9 +39,6 @@ class ArchConfig:
 
     def build(self, dynamic_refine_thres: float | None = None) -> nn.Module:
         """The model with random weights (an ``Interpolation`` for the interpolation baselines)."""
-        from .interpolation import Interpolation
-        from .realbasicvsr import RealBasicVSRNet
-
         if self.interpolation:
             return Interpolation(self.upscale, self.interpolation)
         thres = 255.0 if dynamic_refine_thres is None else dynamic_refine_thres

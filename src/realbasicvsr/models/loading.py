@@ -32,10 +32,11 @@ def state_dict_mismatch(expected: Mapping[str, Tensor], got: Mapping[str, object
     return "; ".join(problems)
 
 
-def load_strict(module: nn.Module, state_dict: Mapping[str, object], *, what: str, source: str) -> None:
-    """``module.load_state_dict(state_dict)`` with exact names and shapes, else one RealBasicVSRError
-    naming ``source`` (a file, or "state dict") and ``what`` it should have held. Nothing is loaded then."""
+def load_strict(module: nn.Module, state_dict: Mapping[str, object], *, what: str, source: str, hint: str = "") -> None:
+    """``module.load_state_dict(state_dict)`` with exact names and shapes (tensors take the module's dtypes),
+    else one RealBasicVSRError naming ``source`` (a file, or "state dict"), ``what`` it should have held and
+    ``hint`` (what to do instead). Nothing is loaded then."""
     problems = state_dict_mismatch(module.state_dict(), state_dict)
     if problems:
-        raise RealBasicVSRError(f"{source} does not hold {what}: {problems}")
+        raise RealBasicVSRError(f"{source} does not hold {what}: {problems}{hint}")
     module.load_state_dict(dict(state_dict), strict=True)  # type: ignore[arg-type]

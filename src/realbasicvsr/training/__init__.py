@@ -5,6 +5,8 @@
 """
 
 from .config import TrainConfig, load_train_config
-from .loop import TrainResult, build_generator, train, training_step
+from .initialisation import build_generator
+from .loop import TrainResult, train
+from .step import training_step
 
 __all__ = ["TrainConfig", "TrainResult", "build_generator", "load_train_config", "train", "training_step"]

@@ -1,7 +1,8 @@
 """The training recipe as typed settings: model, data, losses, optimisation, validation.
 
-Defaults are the seed's stage-1 recipe (REFERENCE.md 3); the TOML files in ``configs/`` name the
-recipes they reproduce. ``load_train_config(path, ["train.lr=5e-5", ...])`` reads one, applies
+Defaults are the stage-1 recipe of RealBasicVSR (Chan et al., CVPR 2022; MMagic's
+``configs/real_basicvsr/realbasicvsr_wogan-c64b20-2x30x8_8xb2-lr1e-4-300k_reds.py``); the TOML files in
+``configs/`` name the recipes they reproduce. ``load_train_config(path, ["train.lr=5e-5", ...])`` reads one, applies
 ``--set`` overrides and validates everything before any work starts.
 """
 
@@ -11,7 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from ..degradations import DegradationConfig
+from ..degradations import DegradationConfig, load_degradation_config
+from ..errors import RealBasicVSRError
+from ..models import ArchConfig
 from ..tomlconfig import Config, merge, parse_assignments, read_toml, requirement
 
 DATA_SOURCES = ("reds", "folder", "manifest", "synthetic")
@@ -21,15 +24,17 @@ PERCEPTUAL_BACKBONES = ("vgg19", "efficientnet_lite0")
 CLEANING_TARGETS = ("area", "bicubic")
 
 
+# The [model] keys that are the network's sizes: the TOML files keep them flat, ModelConfig holds them as
+# an ArchConfig (the one architecture description, models/config.py).
+ARCH_KEYS = ("mid_channels", "num_propagation_blocks", "num_cleaning_blocks", "upscale", "head_channels")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
-    """The generator's size and where its weights start from."""
+    """The generator's architecture and where its weights start from. The sizes read as attributes too
+    (``model.upscale`` is ``model.arch.upscale``), as they are written in the TOML files."""
 
-    mid_channels: int = 64
-    num_propagation_blocks: int = 20
-    num_cleaning_blocks: int = 20
-    upscale: int = 4
-    head_channels: int = 64
+    arch: ArchConfig = field(default_factory=ArchConfig)
     dynamic_refine_thres: float = 255.0  # 255 = one cleaning pass, as in training
     # A checkpoint (path or zoo name) to start from; "" = random init. Stage 2 starts from stage 1.
     init: str = ""
@@ -42,6 +47,12 @@ class ModelConfig:
     # False: no gradient from SPyNet's flow into the cleaning module (skips SPyNet's backward pass; ~1.3x
     # faster steps for the lite models). True is the reference.
     flow_gradient: bool = True
+
+    def __getattr__(self, name: str) -> Any:
+        """``mid_channels``, ``upscale``, ... from ``arch`` (called only for names the class lacks)."""
+        if name in ARCH_KEYS:
+            return getattr(self.arch, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -127,6 +138,8 @@ class ValConfig:
 
 @dataclass(frozen=True)
 class TrainConfig(Config):
+    """The whole training recipe, validated when made."""
+
     name: str = "realbasicvsr"
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -137,10 +150,18 @@ class TrainConfig(Config):
 
     @property
     def uses_gan(self) -> bool:
+        """Whether this is a GAN stage (a discriminator is trained)."""
         return self.loss.gan_weight > 0
 
     def validate(self) -> None:
         _validate(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The TOML files' layout: the architecture's sizes directly in ``model``."""
+        plain = super().to_dict()
+        arch = plain["model"].pop("arch")
+        plain["model"] = {**{k: arch[k] for k in ARCH_KEYS}, **plain["model"]}
+        return plain
 
 
 _check = requirement("training")
@@ -199,14 +220,14 @@ def load_train_config(
     degradations = DegradationConfig(scale=scale)
     deg_file = data["data"].get("degradations") if isinstance(data.get("data"), dict) else None
     if deg_file:
-        from ..degradations import load_degradation_config
-
         p = Path(deg_file)
         if not p.is_absolute() and path is not None:
             p = Path(path).parent / p
         degradations = load_degradation_config(p, {"scale": scale})
+    data, sizes = _split_arch(data)
     # The base already has the file's scale, so merging the rest never sees a half-updated pair.
-    base = TrainConfig(model=ModelConfig(upscale=scale), degradations=degradations)
+    arch = merge(ArchConfig(upscale=scale), sizes, "training", "model")
+    base = TrainConfig(model=ModelConfig(arch), degradations=degradations)
     return merge(base, data, "training")
 
 
@@ -215,6 +236,18 @@ def _peek_scale(data: Mapping[str, Any]) -> int:
     model = data.get("model")
     scale = model.get("upscale", 4) if isinstance(model, dict) else 4
     return scale if isinstance(scale, int) and not isinstance(scale, bool) else 4
+
+
+def _split_arch(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The settings without the file's flat ``[model]`` sizes, and those sizes (what ``ModelConfig.arch``
+    holds)."""
+    model = data.get("model")
+    if not isinstance(model, dict):
+        return data, {}
+    if "arch" in model:
+        raise RealBasicVSRError("unknown training setting 'model.arch'")
+    rest = {k: v for k, v in model.items() if k not in ARCH_KEYS}
+    return {**data, "model": rest}, {k: model[k] for k in ARCH_KEYS if k in model}
 
 
 def _deep_update(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from ..device import process_device
 from ..errors import RealBasicVSRError
 
 
@@ -33,13 +34,11 @@ class Processes:
 
 def start(device: str = "auto") -> Processes:
     """Join torchrun's process group when launched by it, and pick this process's device."""
-    from ..inference.engine import resolve_device
-
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank, local = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
-    dev = resolve_device(device)
-    if dev.type == "cuda" and dev.index is None:
-        dev = torch.device("cuda", local if world > 1 else torch.cuda.current_device())
+    dev = process_device(device)
+    if dev.type == "cuda" and dev.index is None:  # not under torchrun: the current GPU
+        dev = torch.device("cuda", torch.cuda.current_device())
     if dev.type == "cuda":
         torch.cuda.set_device(dev)
     if world > 1 and not dist.is_initialized():

@@ -9,21 +9,49 @@ iteration>.png`` in the work folder.
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 import torch
 from torch import nn
 
-from ..evaluation import GT_FOLDERS, LQ_FOLDERS, find_subfolder, metric_specs, pair_references, score_frame
-from ..io.clips import find_clips, read_clip
+from ..evaluation import GT_FOLDERS, LQ_FOLDERS, find_subfolder, metric_specs, pair_references, score_upscaled
+from ..inference import EngineOptions, Upscaler
 from ..io import write_image
+from ..io.clips import find_clips
+from ..metrics import HIGHER_IS_BETTER
 from .config import TrainConfig
 
 
+@dataclass(frozen=True)
+class ValidationResult:
+    """The mean of every metric over the validation frames; ``metric`` (the first one) picks ``best.pth``."""
+
+    metric: str
+    means: dict[str, float]
+
+    @property
+    def value(self) -> float:
+        """The score that decides which checkpoint is best."""
+        return self.means[self.metric]
+
+    @property
+    def summary(self) -> str:
+        """The log line's scores, e.g. ``PSNR 27.1234  SSIM 0.8012``."""
+        return "  ".join(f"{m.upper()} {v:.4f}" for m, v in self.means.items())
+
+    def better_than(self, best: float | None) -> bool:
+        """Whether this score beats ``best`` (None: nothing to beat), in the metric's direction."""
+        if best is None:
+            return True
+        return self.value > best if HIGHER_IS_BETTER[self.metric] else self.value < best
+
+
 class Validator:
+    """The held-out clips of ``config.val`` and the metrics they are scored with."""
+
     def __init__(self, config: TrainConfig, out_dir: Path, device: torch.device) -> None:
         v = config.val
         self.config, self.out_dir, self.device = config, out_dir, device
@@ -41,34 +69,26 @@ class Validator:
         self.pairs = pairs[: v.max_clips] if v.max_clips else pairs
         self.specs = metric_specs(self.metrics, "paper")
 
-    def __call__(self, model: nn.Module, step: int) -> dict[str, Any]:
-        """Scores of ``model`` (a copy runs, so the EMA model is left untouched)."""
-        from ..inference import EngineOptions, Upscaler
-
+    def __call__(self, model: nn.Module, step: int) -> ValidationResult:
+        """Scores of ``model`` (a copy runs, so the EMA model is left untouched) and the crop sheet of step
+        ``step``."""
         upscaler = Upscaler(copy.deepcopy(model), EngineOptions(device=str(self.device), precision="fp32",
                                                                 outscale=float(self.config.model.upscale)))
         picks = list(range(self.config.val.max_frames)) if self.config.val.max_frames else None
-        rows = []
-        sheet = None
-        for (name, path), ref in self.pairs:
-            lq = [f for _, f in read_clip(path, picks)]
-            sr = upscaler(lq)
-            gt = [f for _, f in read_clip(ref, picks)] if ref is not None else [None] * len(sr)
-            for i, (out, target) in enumerate(zip(sr, gt)):
-                rows.append(score_frame(out, target, self.specs, where=f"validation {name} frame {i}"))
-            if sheet is None:
+        sheets: list[np.ndarray] = []
+
+        def keep_first_sheet(name: str, lq: list[np.ndarray], sr: list[np.ndarray], gt: dict[int, np.ndarray]) -> None:
+            if not sheets:
                 mid = len(sr) // 2
-                sheet = self._sheet(lq[mid], sr[mid], gt[mid])
-        means = {m: float(np.mean([r[m] for r in rows])) for m in self.metrics}
+                sheets.append(self._sheet(lq[mid], sr[mid], gt.get(mid)))
+
+        result = score_upscaled(self.pairs, upscaler, self.specs, read=picks, keep=keep_first_sheet,
+                                where="validation ")
+        # the mean over every scored frame (not the mean of clip means)
+        means = {m: float(np.mean([r[m] for r in result.per_frame])) for m in self.metrics}
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        write_image(self.out_dir / f"iter_{step:08d}.png", sheet)
-        key = self.metrics[0]
-        higher = key != "niqe"
-        return {
-            "metric": key, "value": means[key], "means": means,
-            "better": (lambda a, b: a > b) if higher else (lambda a, b: a < b),
-            "summary": "  ".join(f"{m.upper()} {v:.4f}" for m, v in means.items()),
-        }
+        write_image(self.out_dir / f"iter_{step:08d}.png", sheets[0])
+        return ValidationResult(self.metrics[0], means)
 
     def _sheet(self, lq: np.ndarray, sr: np.ndarray, gt: np.ndarray | None) -> np.ndarray:
         s, c = self.config.model.upscale, self.config.val.crop

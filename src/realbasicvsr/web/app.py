@@ -65,6 +65,15 @@ def create_app(jobs: Path, *, host: str = "127.0.0.1", port: int = 7860, token: 
     def index() -> HTMLResponse:
         return HTMLResponse(page, headers={"cache-control": "no-store"})
 
+    _add_listing_routes(app, manager)
+    _add_upload_route(app, manager, limit)
+    _add_job_routes(app, manager)
+    return app
+
+
+def _add_listing_routes(app: FastAPI, manager: JobManager) -> None:
+    """What the page shows: the model zoo, the job list and its live updates."""
+
     @app.get("/api/models")
     def models() -> list[dict]:
         """The zoo, offline models first: what the page's model menu lists."""
@@ -89,6 +98,10 @@ def create_app(jobs: Path, *, host: str = "127.0.0.1", port: int = 7860, token: 
 
         return StreamingResponse(stream(), media_type="text/event-stream", headers={"cache-control": "no-store"})
 
+
+def _add_upload_route(app: FastAPI, manager: JobManager, limit: int) -> None:
+    """``POST /api/uploads``: a new job from an uploaded file of at most ``limit`` bytes."""
+
     @app.post("/api/uploads", status_code=201)
     async def upload(request: Request, name: str = "") -> dict:
         """The request body is the file (streamed to disk); ``name`` is the client's file name, for display."""
@@ -108,6 +121,10 @@ def create_app(jobs: Path, *, host: str = "127.0.0.1", port: int = 7860, token: 
             shutil.rmtree(folder, ignore_errors=True)
             raise
         return manager.add(Job(job_id, shown, dest.name, info)).public()
+
+
+def _add_job_routes(app: FastAPI, manager: JobManager) -> None:
+    """What the page does with one job: preview, start, cancel, delete, download, read its log."""
 
     @app.post("/api/jobs/{job_id}/preview")
     async def preview(job_id: str, settings: JobSettings) -> dict:
@@ -146,8 +163,6 @@ def create_app(jobs: Path, *, host: str = "127.0.0.1", port: int = 7860, token: 
         path = manager.folder(manager.get(job_id).id) / "log.txt"
         text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
         return PlainTextResponse(text[-LOG_TAIL:])
-
-    return app
 
 
 def _download_name(job: Job) -> str:

@@ -23,9 +23,12 @@ from pathlib import Path
 from typing import Callable
 
 from ..checkpoint import load_model
+from ..device import process_device
 from ..errors import RealBasicVSRError
-from ..inference import EngineOptions, OutputOptions, Upscaler, UpscaleSettings, describe_plan, upscale
+from ..inference import EngineOptions, OutputOptions, UpscaleSettings, build_upscaler, dry_run, upscale
+from ..inference.engine import DEFAULT_CHUNK_FRAMES
 from ..io import open_source, write_image
+from ..report import Event, Reporter, error_message, print_to, terminal_reporter
 from .jobs import JobSettings
 
 WARM_RETIME_S = 3.0  # a preview faster than this is timed a second time, without the warm-up
@@ -48,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         print("stopped", file=sys.stderr)
         return 130
     except RealBasicVSRError as e:
-        send({"error": str(e)})
+        send({"error": error_message(e)})  # settings by the page's names: JobSettings' fields
         return 2
     except MemoryError:
         send({"error": "out of memory: try fewer frames per chunk, a smaller scale or another device"})
@@ -64,10 +67,9 @@ def run(inp: Path, out: Path, settings: JobSettings, fresh: bool, send: Callable
     if out.exists() and not fresh:  # finished by an earlier run whose report the server never got
         with open_source(out) as src:
             return {"frames": src.num_frames, "seconds": 0.0, "resumed_frames": src.num_frames, "warnings": []}
-    options = _upscale_settings(settings, OutputOptions(
-        crf=settings.crf, overwrite=fresh, resume=not fresh, progress=False,
-        on_progress=lambda done, total: send({"progress": [done, total]})))
-    r = upscale([inp], out, options, log=sys.stderr).results[0]
+    options = _upscale_settings(settings, OutputOptions(crf=settings.crf, overwrite=fresh, resume=not fresh,
+                                                        progress=False))
+    r = upscale([inp], out, options, reporter=Reporter(print_to(), _progress_to(send))).results[0]
     return {"frames": r.frames, "seconds": r.seconds, "resumed_frames": r.resumed_frames, "warnings": r.warnings,
             "cuts": r.cuts}
 
@@ -86,9 +88,10 @@ def preview(inp: Path, folder: Path, settings: JobSettings) -> dict:
                 break
         kind = src.kind
     model = load_model(settings.model, progress=False)
-    upscaler = Upscaler(model, EngineOptions(precision=settings.precision, outscale=settings.outscale,
-                                             even_size=kind == "video"))
     frames = list(window)
+    job = _upscale_settings(settings)
+    upscaler = build_upscaler(model, job, (frames[0].shape[1], frames[0].shape[0]), process_device(),
+                              even=kind == "video", reporter=terminal_reporter())
     t1 = time.perf_counter()
     out = upscaler(frames)
     elapsed = time.perf_counter() - t1
@@ -102,9 +105,9 @@ def preview(inp: Path, folder: Path, settings: JobSettings) -> dict:
     write_image(folder / "before.png", frames[pick])
     write_image(folder / "after.png", out[pick])
     target = folder / ("projected" + {"video": ".mp4", "image": ".png"}.get(kind, ""))  # named only, never written
-    plan = describe_plan([(inp, target)], _upscale_settings(settings))
+    estimate = dry_run([(inp, target)], job)
     return {"frame": last - (len(frames) - 1 - pick), "seconds_per_frame": per_frame,
-            "projected_seconds": plan.seconds[0],
+            "projected_seconds": estimate.seconds[0],
             "width": int(out[pick].shape[1]), "height": int(out[pick].shape[0])}
 
 
@@ -113,10 +116,15 @@ def _upscale_settings(settings: JobSettings, output: OutputOptions | None = None
     return UpscaleSettings(
         model=settings.model,
         engine=EngineOptions(precision=settings.precision, outscale=settings.outscale,
-                             chunk_frames=settings.chunk_frames or 24),
+                             chunk_frames=settings.chunk_frames or DEFAULT_CHUNK_FRAMES),
         output=output or OutputOptions(crf=settings.crf, progress=False),
         auto_chunk=settings.chunk_frames is None,
     )
+
+
+def _progress_to(send: Callable[[dict], None]) -> Callable[[Event], None]:
+    """The server's rendering of progress: ``{"progress": [done, total]}`` lines."""
+    return lambda e: send({"progress": [e.done, e.total]}) if e.kind == "progress" else None
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,4 +1,4 @@
-"""Cost and memory estimates for a job (``--dry-run``) and the automatic tile size.
+"""Cost and memory estimates of an architecture: the zoo listing, ``--dry-run`` and the automatic tile size.
 
 FLOPs are counted analytically from the architecture (2 x multiply-accumulates of every conv), which
 matches the counts in the reference spec; memory is a per-window estimate of the live tensors.
@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 
-from ..models.config import ArchConfig
+import torch
+
+from .models.config import ArchConfig
 
 # SPyNet: 6 levels of 8->32->64->32->16->2 7x7 convs; each level runs at 1/4 the pixels of the next.
 _SPYNET_MACS_PER_PIXEL = 49 * (8 * 32 + 32 * 64 + 64 * 32 + 32 * 16 + 16 * 2) * sum(4.0 ** -k for k in range(6))
-
-
 
 
 def _resblocks_macs(cin: int, c: int, n: int) -> int:
@@ -59,6 +59,15 @@ def gflops_per_frame(arch: ArchConfig, height: int, width: int, frames: int, pas
     """Forward GFLOP per output frame for one window of ``frames`` LR frames of ``height`` x ``width``, all
     written (the whole sequence at once, as the reference runs)."""
     return gflops_per_written_frame(arch, height, width, frames, 0, passes, carried=False)
+
+
+def cost_factor(arch: ArchConfig, chunk: int, context: int, frames: int | None) -> float:
+    """How many times the compute of the whole clip at once the chunking costs (context is recomputed);
+    the ratio barely depends on the frame size, so it is taken at 180x320."""
+    if not arch.flow:
+        return 1.0
+    whole = gflops_per_frame(arch, 180, 320, max(frames or chunk, 2))
+    return gflops_per_written_frame(arch, 180, 320, chunk, context) / whole
 
 
 def window_bytes(arch: ArchConfig, height: int, width: int, frames: int) -> int:
@@ -107,8 +116,6 @@ def auto_tile(arch: ArchConfig, height: int, width: int, frames: int, budget_byt
 def default_memory_budget(device_type: str) -> int:
     """Bytes the model's tensors may use: 80% of free GPU memory, or 40% of RAM capped at 12 GiB."""
     if device_type == "cuda":
-        import torch
-
         free, _ = torch.cuda.mem_get_info()
         return int(free * 0.8)
     try:
