@@ -41,7 +41,7 @@ def test_recipes_degrade_plausibly(recipe, scale):
     assert len(lq) == len(gt) and all(f.shape == (96 // scale, 128 // scale, 3) and f.dtype == np.uint8 for f in lq)
     area = [cv2.resize(f, (128 // scale, 96 // scale), interpolation=cv2.INTER_AREA) for f in gt]
     value = np.mean([psnr(a, b) for a, b in zip(lq, area)])
-    assert 16 < value < 30  # degraded (not the clean downscale), yet the same picture (measured 17.7-27.2 dB)
+    assert 16 < value < 32  # degraded (not the clean downscale), yet the same picture (measured 18.0-30.7 dB)
     again = realworld.RECIPES[recipe](gt, scale, np.random.default_rng(1))
     assert all(np.array_equal(a, b) for a, b in zip(lq, again))  # fixed seeds give fixed sets
 
