@@ -115,12 +115,15 @@ def test_a_reader_that_closes_early_ends_the_run_with_one_line():
 
 
 def test_ctrl_c_ends_the_run_with_one_line_and_whole_frames():
-    """SIGINT (Ctrl-C) mid-stream: exit code 130, one line, and every byte written is part of a whole frame."""
+    """SIGINT (Ctrl-C) mid-stream: exit code 130, one line, and every byte written is part of a whole frame.
+    The child gets SIGINT's default disposition, as at a terminal, also when the tests run in the background of
+    a shell (SIGINT ignored there and inherited: the run then went on to the end and exited 0)."""
     import signal
     import threading
 
     proc = subprocess.Popen([*CLI, "-n", "bicubic", "--chunk-frames", "2", "--overlap", "0"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(),
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     threading.Thread(target=lambda: _feed(proc.stdin, y4m(400)), daemon=True).start()
     header = proc.stdout.readline()
     frame_bytes = len(b"FRAME\n") + 256 * 192 * 3 // 2
