@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--epoch", type=int, default=1000, help="dataset epoch the clips are drawn from (a seed)")
     a = p.parse_args(argv)
     try:
+        if a.samples < 1:
+            raise RealBasicVSRError(f"--samples must be at least 1, got {a.samples}")
         if a.output.exists():
             raise RealBasicVSRError(f"{a.output} exists; remove it first")
         dataset = build_dataset(load_train_config(a.config))

@@ -65,3 +65,5 @@ def test_script_writes_a_recalibrated_generator_with_its_metadata(tmp_path):
     assert isinstance(load_model(str(out)), torch.nn.Module)
     again = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)  # never overwrites
     assert again.returncode == 2 and again.stderr.strip().count("\n") == 0 and "exists" in again.stderr
+    none = subprocess.run([*cmd[:-2], "--samples", "0"], capture_output=True, text=True, cwd=REPO)
+    assert none.returncode == 2 and none.stderr.strip().count("\n") == 0 and "at least 1" in none.stderr
