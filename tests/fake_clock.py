@@ -1,4 +1,4 @@
-"""A clock for timing code under test: it stands in for the ``time`` module of the module being measured, and
+"""A clock for timing code under test: it stands in for the ``time`` module of ``realbasicvsr.timing``, and
 its time moves only when the test advances it, so a measurement's arithmetic can be checked exactly."""
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from realbasicvsr.models import ArchConfig, RealBasicVSRNet
 from realbasicvsr import RealBasicVSRError, hub, load_model
 from realbasicvsr.cli import main
 from realbasicvsr.hub import MODEL_ZOO, ZooEntry, cache_dir, download, sha256_prefix_from_name, zoo_status
+from realbasicvsr.report import as_flag, error_message
 
 ZOO_NAME = "tiny_test_x4"
 
@@ -103,7 +104,7 @@ def cache_files(home: Path) -> list[str]:
 def error_of(fn, *args, **kwargs) -> str:
     with pytest.raises(RealBasicVSRError) as info:
         fn(*args, **kwargs)
-    msg = str(info.value)
+    msg = error_message(info.value, as_flag)  # as the command line shows it (settings spelt as flags)
     assert "\n" not in msg and msg
     return msg
 

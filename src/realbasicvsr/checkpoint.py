@@ -22,6 +22,7 @@ from .hub import MODEL_ZOO, ZooEntry, basicsr_basicvsr_file, cache_dir, file_sha
 from .models import Interpolation, RealBasicVSRNet
 from .models.config import ArchConfig
 from .models.loading import load_strict
+from .report import SettingError
 
 # Prefixes of MMagic/MMEditing training checkpoints; everything but the chosen generator is ignored.
 _GENERATOR_PREFIXES = {True: ("generator_ema.", "generator."), False: ("generator.", "generator_ema.")}
@@ -239,7 +240,7 @@ def convert_checkpoint(
     if dst.suffix != ".safetensors":
         raise RealBasicVSRError(f"output must end in .safetensors: {dst}")
     if dst.exists() and not overwrite:
-        raise RealBasicVSRError(f"{dst} exists; pass --overwrite to replace it")
+        raise SettingError(f"{dst} exists; pass `overwrite` to replace it")
     path = resolve_source(src)
     if path.resolve() == dst.resolve():
         raise RealBasicVSRError("input and output are the same file")

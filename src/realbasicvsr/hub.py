@@ -19,6 +19,7 @@ from pathlib import Path
 from .cost import gflops_per_frame
 from .errors import RealBasicVSRError
 from .models.config import ArchConfig
+from .report import SettingError
 
 _CHUNK = 1 << 20
 
@@ -167,7 +168,8 @@ def download(
 
     The bytes go to a temporary file beside ``dest`` that is renamed only when complete and verified;
     a failed or corrupt download leaves nothing behind. An existing ``dest`` is verified and reused.
-    ``hint`` (a sentence) is appended to network errors, e.g. how to pass a local file instead.
+    ``hint`` (a sentence, settings marked as in :class:`SettingError`) is appended to network errors, e.g.
+    how to pass a local file instead.
     """
     dest = Path(dest)
     if dest.exists():
@@ -197,7 +199,7 @@ def download(
                 finally:
                     bar.close()
         except urllib.error.HTTPError as e:
-            raise RealBasicVSRError(
+            raise SettingError(
                 f"could not download {url}: the server answered HTTP {e.code} {e.reason}.{_sentence(hint)}"
             ) from e
         except http.client.IncompleteRead as e:
@@ -206,7 +208,7 @@ def download(
             if isinstance(e, OSError) and getattr(e, "errno", None) == errno.ENOSPC:
                 raise RealBasicVSRError(f"disk full while downloading {url} to {dest.parent}") from e
             reason = getattr(e, "reason", None) or type(e).__name__ + (f": {e}" if str(e) else "")
-            raise RealBasicVSRError(f"could not download {url} ({reason}); no network?{_sentence(hint)}") from e
+            raise SettingError(f"could not download {url} ({reason}); no network?{_sentence(hint)}") from e
         if total is not None and got != total:
             raise RealBasicVSRError(
                 f"download of {url} was cut off ({got} of {total} bytes); deleted the partial file, try again"
@@ -308,12 +310,12 @@ def resolve_zoo_file(name: str, *, progress: bool = True) -> Path:
             raise RealBasicVSRError(f"model {name!r}: its bundled weights {path} are missing (reinstall realbasicvsr)")
         return path
     offline = [n for n, e in MODEL_ZOO.items() if e.bundled and not e.basicvsr]
-    way_out = f", or use a model that needs no download: --model {' / '.join(offline)}" if offline else ""
+    way_out = f", or use a model that needs no download: `model` {' / '.join(offline)}" if offline else ""
     which = f"{name!r} (the default model)" if name == DEFAULT_MODEL else repr(name)
     return fetch_cached(
         entry.url,
         progress=progress,
-        hint=f"{which} needs a download: fetch {entry.url} elsewhere and pass it with --model PATH, put it in "
+        hint=f"{which} needs a download: fetch {entry.url} elsewhere and pass it with `model` PATH, put it in "
         f"{cache_dir() / 'checkpoints'}, or set $REALBASICVSR_MIRROR{way_out}.",
     )
 

@@ -9,6 +9,7 @@ about settings name them by their API names (``chunk_frames``); each front end s
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from contextlib import contextmanager
@@ -134,7 +135,10 @@ def as_flag(setting: str) -> str:
 
 
 def format_duration(seconds: float) -> str:
-    """A rough human duration (``4.2 s``, ``35 s``, ``12 min``, ``1.5 h``) for estimates and projections."""
+    """A rough human duration (``4.2 s``, ``35 s``, ``12 min``, ``1.5 h``; ``?`` when unknown) for estimates,
+    projections and training's ETA."""
+    if not math.isfinite(seconds):
+        return "?"
     if seconds < 10:
         return f"{seconds:.1f} s"
     if seconds < 90:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, TypeVar
 
 from .errors import RealBasicVSRError
+from .report import SettingError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -45,7 +46,7 @@ def parse_assignments(items: Iterable[str], kind: str) -> dict[str, Any]:
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not key or any(not part for part in key.split(".")):
-            raise RealBasicVSRError(f"--set expects key=value (e.g. train.lr=1e-4), got {item!r}")
+            raise SettingError(f"`set` expects key=value (e.g. train.lr=1e-4), got {item!r}")
         try:
             value = tomllib.loads(f"v = {text.strip()}")["v"]
         except tomllib.TOMLDecodeError:
@@ -55,7 +56,7 @@ def parse_assignments(items: Iterable[str], kind: str) -> dict[str, Any]:
         for part in parts[:-1]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
-                raise RealBasicVSRError(f"--set {key}: {part} is set both as a value and as a table")
+                raise SettingError(f"`set` {key}: {part} is set both as a value and as a table")
         node[parts[-1]] = value
     return out
 

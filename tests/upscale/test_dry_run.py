@@ -13,6 +13,7 @@ from fake_clock import FakeClock
 
 from realbasicvsr.cli import main
 from realbasicvsr.hub import MODEL_ZOO
+from realbasicvsr import timing
 from realbasicvsr.inference import EngineOptions, Upscaler, calibrate
 from realbasicvsr.report import format_duration
 from realbasicvsr.cost import gflops_per_written_frame
@@ -23,7 +24,7 @@ LITE = MODEL_ZOO["realbasicvsr_lite_x4"].config
 
 def test_model_speed_is_the_window_flops_over_its_measured_seconds(monkeypatch):
     clock = FakeClock()
-    monkeypatch.setattr(calibrate, "time", clock)
+    monkeypatch.setattr(timing, "time", clock)
     calls = []
 
     def window(self, frames, start, stop):  # the warm-up call takes 1 s, every later one 0.125 s

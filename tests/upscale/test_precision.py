@@ -29,9 +29,10 @@ def test_auto_is_bf16_exactly_where_the_cpu_has_native_bf16():
 
 @pytest.mark.parametrize("model", [str(SMALL_WEIGHTS), "realbasicvsr_lite_x4", "realbasicvsr_lite_x2"])
 def test_bf16_is_within_50_db_of_fp32(model):
-    """Measured on 10 frames of 96x128: 56.0 dB (golden weights), 56.1 dB (lite x4), 56.3 dB (lite x2)."""
+    """Measured on 4 frames of 48x64: 56.2 dB (golden weights), 58.8 dB (lite x4), 59.9 dB (lite x2); on 10 frames
+    of 96x128 (5x the time where bf16 is emulated): 56.0, 56.1 and 56.3 dB."""
     net = load_model(model)
-    frames = [frame(i, 96, 128) for i in range(10)]
+    frames = [frame(i, 48, 64) for i in range(4)]
     ref = np.stack(Upscaler(net, EngineOptions(device="cpu", precision="fp32"))(frames))
     out = np.stack(Upscaler(net, EngineOptions(device="cpu", precision="bf16"))(frames))
     assert 50.0 <= psnr(out, ref) < 80.0  # close, and really computed in bf16

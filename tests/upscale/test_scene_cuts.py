@@ -20,6 +20,7 @@ from realbasicvsr.inference.scenes import (
     CutDetector, Shots, find_cuts, parse_cut_list, shots_for, split_windows, window_starts,
 )
 from realbasicvsr.io import open_source, read_image, write_image
+from realbasicvsr.report import SettingError, as_flag
 
 SOURCES = Path(__file__).resolve().parents[2] / "data" / "realworld" / "sources"  # git-ignored real clips
 SHOT_A, SHOT_B = 10, 8  # frames; the cut is at frame SHOT_A
@@ -120,8 +121,9 @@ def test_cut_lists_take_frames_and_times(tmp_path):
         parse_cut_list("1\nabc\n", Fraction(25))
     (tmp_path / "cuts.txt").write_text("10\n")
     assert shots_for(str(tmp_path / "cuts.txt"), Fraction(25)).cuts == [10]
-    with pytest.raises(RealBasicVSRError, match="--scene-cuts nope"):
+    with pytest.raises(SettingError, match="scene_cuts nope") as info:
         shots_for("nope", Fraction(25))
+    assert info.value.render(as_flag).startswith("--scene-cuts nope: ")
 
 
 def test_a_cut_list_file_gives_the_shots(tmp_path, upscaler, alone):

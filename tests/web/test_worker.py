@@ -6,6 +6,7 @@ from __future__ import annotations
 from conftest import SAMPLE
 from fake_clock import FakeClock
 
+from realbasicvsr import timing
 from realbasicvsr.inference import Upscaler, calibrate
 from realbasicvsr.io import read_image
 from realbasicvsr.web import worker
@@ -14,7 +15,7 @@ from realbasicvsr.web.jobs import JobSettings
 
 def test_preview_times_the_model_and_projects_the_whole_clip(tmp_path, monkeypatch):
     clock = FakeClock()
-    monkeypatch.setattr(worker, "time", clock)
+    monkeypatch.setattr(timing, "time", clock)
     call, calls = Upscaler.__call__, []
 
     def timed_call(self, frames, *a, **k):  # the first call (with the warm-up) takes 2 s, the second 0.75 s

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from ..atomic import write_text_atomic
 from ..errors import RealBasicVSRError
 from ..io import open_sink, open_source
+from ..report import SettingError
 from .config import DegradationConfig, load_degradation_config
 from .ops import to_uint8
 from .pipeline import ClipDegrader, DegradationPipeline
@@ -51,7 +52,7 @@ def degrade_video(
         config = load_degradation_config(config)
     if scale is not None:
         if scale < 1:
-            raise RealBasicVSRError(f"--scale must be an integer >= 1, got {scale}")
+            raise SettingError(f"`scale` must be an integer >= 1, got {scale}")
         config = dataclasses.replace(config, scale=int(scale))
     if window < 1:
         raise RealBasicVSRError(f"the window must hold at least one frame, got {window}")

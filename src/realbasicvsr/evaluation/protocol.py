@@ -17,6 +17,7 @@ from ..inference import EngineOptions, Upscaler
 from ..io import open_sink
 from ..io.clips import check_range, find_clips, read_clip
 from ..metrics import BASELINE, FULL_REFERENCE
+from ..report import SettingError
 from .scoring import EvalResult, MetricSpec, load_metric_models, metric_specs, pair_references, parse_metrics, score_frame
 
 VIDEOLQ_FRAMES = (0, 50, 99)
@@ -34,22 +35,22 @@ LQ_FOLDERS = ("lq", "input", "bix4", "bdx4")
 GT_FOLDERS = ("gt", "hr")
 
 
-def find_subfolder(dataset: Path, given: str | os.PathLike | None, names: Sequence[str], flag: str) -> Path:
+def find_subfolder(dataset: Path, given: str | os.PathLike | None, names: Sequence[str], setting: str) -> Path:
     """The LQ or GT folder of a paired dataset: ``given`` (relative to ``dataset`` or absolute), else the
     one sub-folder whose name (any case) is in ``names``."""
     if given is not None:
         path = Path(given) if Path(given).is_absolute() else dataset / given
         if not path.is_dir():
-            raise RealBasicVSRError(f"{flag} {given}: no such folder under {dataset}")
+            raise SettingError(f"`{setting}` {given}: no such folder under {dataset}")
         return path
     found = [c for c in sorted(dataset.iterdir()) if c.is_dir() and c.name.lower() in names]
     if not found:
         raise RealBasicVSRError(
-            f"paired layout: {dataset} needs a sub-folder named {' or '.join(names)} (or name it with {flag})"
+            f"paired layout: {dataset} needs a sub-folder named {' or '.join(names)} (or name it with `{setting}`)"
         )
     if len(found) > 1:
         raise RealBasicVSRError(
-            f"paired layout: {dataset} has several candidates ({', '.join(c.name for c in found)}); choose with {flag}"
+            f"paired layout: {dataset} has several candidates ({', '.join(c.name for c in found)}); choose with `{setting}`"
         )
     return found[0]
 
@@ -84,30 +85,30 @@ def run_test(
     """
     dataset = Path(dataset)
     if not dataset.is_dir():
-        raise RealBasicVSRError(f"--dataset must be a folder: {dataset}")
+        raise SettingError(f"`dataset` must be a folder: {dataset}")
     if layout == "videolq":
         lq_root, gt_root = dataset, None
         metrics = parse_metrics(metrics or VIDEOLQ_METRICS)
         frames = VIDEOLQ_FRAMES if frames is None else frames
     elif layout == "paired":
-        lq_root = find_subfolder(dataset, lq_dir, LQ_FOLDERS, "--lq")
-        gt_root = find_subfolder(dataset, gt_dir, GT_FOLDERS, "--gt")
+        lq_root = find_subfolder(dataset, lq_dir, LQ_FOLDERS, "lq")
+        gt_root = find_subfolder(dataset, gt_dir, GT_FOLDERS, "gt")
         metrics = parse_metrics(metrics or PAIRED_METRICS)
     else:
         raise RealBasicVSRError(f"unknown layout {layout!r}; choose videolq or paired")
     if gt_root is None and set(metrics) & set(FULL_REFERENCE):
-        raise RealBasicVSRError("PSNR/SSIM need ground truth: use --layout paired")
+        raise SettingError("PSNR/SSIM need ground truth: use `layout` paired")
     if set(metrics) & set(BASELINE):
-        raise RealBasicVSRError("texture needs the bicubic upscale as a base: --save the outputs, then "
-                                "`realbasicvsr evaluate OUT --base BICUBIC --metrics texture`")
+        raise SettingError("texture needs the bicubic upscale as a base: `save` the outputs, then score them "
+                           "with the texture metric and their bicubic upscale as `base`")
     specs = metric_specs(metrics, convention)
     extra = load_metric_models(metrics, nrqm_model)
     clips = find_clips(lq_root)
     refs = pair_references(clips, gt_root) if gt_root is not None else [None] * len(clips)
     if save_dir is not None and Path(save_dir).exists() and any(Path(save_dir).iterdir()):
-        raise RealBasicVSRError(f"--save folder {save_dir} is not empty; choose a new or empty folder")
+        raise SettingError(f"`save` folder {save_dir} is not empty; choose a new or empty folder")
     if chunk_frames is not None and (chunk_frames < 1 or overlap < 0):
-        raise RealBasicVSRError("--chunk-frames must be >= 1 and --overlap >= 0")
+        raise SettingError("`chunk_frames` must be >= 1 and `overlap` >= 0")
     model = load_model(model_source, dynamic_refine_thres=dynamic_refine_thres)
     engine = engine or EngineOptions(precision="fp32")  # the protocol's numbers are fp32 ones
 

@@ -16,6 +16,7 @@ from ..io.clips import find_clips, iter_clip
 from ..metrics import ALL_METRICS, BASELINE, FULL_REFERENCE, FUNCTIONS, OFFICIAL, TEMPORAL, warping_error
 from ..metrics.brisque import default_model as brisque_model
 from ..metrics.nrqm import default_model as default_nrqm_model
+from ..report import SettingError
 
 # The paper's table: NRQM/NIQE/PI with the PIRM2018 code (Y of rgb2ycbcr, 4-px shave); BRISQUE on the same Y.
 PAPER = {m: ("y", 4) for m in ("niqe", "brisque", "nrqm", "pi")} | {"psnr": ("y", 0), "ssim": ("y", 0),
@@ -91,7 +92,7 @@ def parse_frames(text: str | None) -> list[int] | None:
     try:
         frames = [int(s) for s in text.split(",") if s.strip()]
     except ValueError as e:
-        raise RealBasicVSRError(f"--frames takes comma-separated frame indices like 0,50,99, got {text!r}") from e
+        raise SettingError(f"`frames` takes comma-separated frame indices like 0,50,99, got {text!r}") from e
     if any(f < 0 for f in frames):
         raise RealBasicVSRError(f"frame indices must be >= 0, got {text!r}")
     return sorted(set(frames))
@@ -143,7 +144,7 @@ def score_frame(
         try:
             if s.name in FULL_REFERENCE:
                 if ref is None:
-                    raise RealBasicVSRError(f"{s.name} needs a reference: pass --ref")
+                    raise SettingError(f"{s.name} needs a reference: pass `ref`")
                 if ref.shape != frame.shape:
                     raise RealBasicVSRError(
                         f"{where}: size {frame.shape[1]}x{frame.shape[0]} differs from the reference's "
@@ -152,7 +153,7 @@ def score_frame(
                 out[s.name] = fn(frame, ref, channel=s.channel, crop_border=s.crop_border, **kw)
             elif s.name in BASELINE:
                 if base is None:
-                    raise RealBasicVSRError(f"{s.name} needs the bicubic upscale of the same input: pass --base")
+                    raise SettingError(f"{s.name} needs the bicubic upscale of the same input: pass `base`")
                 out[s.name] = fn(frame, base, channel=s.channel, crop_border=s.crop_border, **kw)
             else:
                 out[s.name] = fn(frame, channel=s.channel, crop_border=s.crop_border, **kw)
@@ -199,9 +200,9 @@ def evaluate(
     """
     metrics = parse_metrics(metrics)
     if ref is None and set(metrics) & set(FULL_REFERENCE):
-        raise RealBasicVSRError(f"{'/'.join(m for m in metrics if m in FULL_REFERENCE)} need --ref")
+        raise RealBasicVSRError(f"{'/'.join(m for m in metrics if m in FULL_REFERENCE)} need `ref`")
     if base is None and set(metrics) & set(BASELINE):
-        raise RealBasicVSRError("texture needs --base: the bicubic upscale of the same input at the same scale")
+        raise SettingError("texture needs `base`: the bicubic upscale of the same input at the same scale")
     specs = metric_specs(metrics, convention, channel, crop_border)
     clips: list[tuple[str, Path]] = []
     for p in paths:

@@ -12,16 +12,16 @@ from ..checkpoint import load_model
 from ..compare import check_compare_mode
 from ..device import process_device
 from ..errors import RealBasicVSRError
+from ..io.pipes import is_pipe
 from ..io.source import open_source
 from ..io.video import check_encoder, is_video_path
 from ..models import Interpolation, RealBasicVSRNet
-from ..report import Reporter, error_text, terminal_reporter
+from ..report import Reporter, SettingError, error_text, terminal_reporter
 from .comparing import ComparingUpscaler
 from .engine import FrameUpscaler
 from .job import JobResult, output_kind, upscale_file
-from .planning import UpscaleSettings, arch_of_model, build_upscaler, chunk_cost_warning, plan_jobs, shard
-from ..io.pipes import is_pipe
 from .pipe import open_input, upscale_stream
+from .planning import UpscaleSettings, arch_of_model, build_upscaler, chunk_cost_warning, plan_jobs, shard
 from .resume import model_identity
 from .scenes import describe_cuts
 
@@ -118,7 +118,7 @@ def _pipe_job(inputs: list, output: str | os.PathLike, settings: UpscaleSettings
     if len(inputs) != 1 or int(os.environ.get("WORLD_SIZE", 1)) > 1:
         raise RealBasicVSRError("a pipe (-) takes exactly one input and one process (no torchrun)")
     if settings.compare is not None:
-        raise RealBasicVSRError("--compare writes files; it can't be used with a pipe (-)")
+        raise SettingError("`compare` writes files; it can't be used with a pipe (-)")
     device = process_device(settings.engine.device)
     model = load_model(settings.model, dynamic_refine_thres=settings.dynamic_refine_thres)
     with open_input(str(inputs[0]), settings.output.fps) as source:

@@ -5,8 +5,8 @@ frames at the output size; the estimate is the job's frames times both."""
 
 from __future__ import annotations
 
+import itertools
 import tempfile
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,28 +19,14 @@ from ..io.frames import write_image
 from ..io.source import FrameSource
 from ..io.video import VideoEncoder
 from ..models.config import ArchConfig
+from ..timing import measure, time_calls
 from .engine import EngineOptions, Upscaler
 from .job import OutputOptions
 
 _CROP = (64, 96)  # LR size the model is timed at (then scaled by FLOPs) when the real size would take long
 _WRITTEN, _CONTEXT = 3, 1  # the timed window: written frames and context frames
-_MIN_SECONDS = 0.3  # repeat short measurements until they add up to this
+_MIN_SECONDS = 0.3  # repeat short measurements until they add up to this (after a warm-up call)
 _FULL_SIZE_BUDGET = 6.0  # seconds the measurement at the real frame size may take, warm-up included
-
-
-def _timed(fn, min_seconds: float = _MIN_SECONDS) -> tuple[float, float]:
-    """(seconds per call of ``fn``, how much longer the first call took): repeated until ``min_seconds``
-    have passed after that first, warm-up call (which sets up the kernels for the shapes)."""
-    t0 = time.perf_counter()
-    fn()
-    first = time.perf_counter() - t0
-    calls, t0 = 0, time.perf_counter()
-    while True:
-        fn()
-        calls += 1
-        elapsed = time.perf_counter() - t0
-        if elapsed >= min_seconds or calls >= 20:
-            return elapsed / calls, max(0.0, first - elapsed / calls)
 
 
 def model_speed(arch: ArchConfig, options: EngineOptions, size: tuple[int, int]) -> tuple[float, float]:
@@ -60,8 +46,8 @@ def model_speed(arch: ArchConfig, options: EngineOptions, size: tuple[int, int])
 
     def speed(h: int, w: int, min_seconds: float) -> tuple[float, float]:
         frames = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for _ in range(_WRITTEN + _CONTEXT)]
-        seconds, setup = _timed(lambda: up.window(frames, 0, _WRITTEN), min_seconds)
-        return window_gflops(h, w) / seconds, setup
+        timing = time_calls(lambda: up.window(frames, 0, _WRITTEN), min_seconds)
+        return window_gflops(h, w) / timing.per_call, timing.setup
 
     w, h = size
     crop = speed(min(h, _CROP[0]), min(w, _CROP[1]), _MIN_SECONDS)
@@ -74,24 +60,20 @@ def model_speed(arch: ArchConfig, options: EngineOptions, size: tuple[int, int])
 
 def io_seconds_per_frame(source: FrameSource, kind: str, out_size: tuple[int, int], output: OutputOptions) -> float:
     """Decoding a few of the input's frames and encoding them, enlarged to the output size, as the job will."""
-    t0 = time.perf_counter()
-    frames = []
-    for frame in source:
-        frames.append(frame)
-        if len(frames) == 8:
-            break
-    decode = (time.perf_counter() - t0) / len(frames)
+    frames, seconds = measure(lambda: list(itertools.islice(source, 8)))
+    decode = seconds / len(frames)
     big = [cv2.resize(f, out_size, interpolation=cv2.INTER_CUBIC) for f in frames]
     with tempfile.TemporaryDirectory(prefix="realbasicvsr-calibrate-") as tmp:
-        t0 = time.perf_counter()
-        if kind == "video":
-            enc = VideoEncoder(Path(tmp) / "probe.mp4", codec=output.codec, rate=source.rate, crf=output.crf,
-                               preset=output.preset, pix_fmt=output.pix_fmt, fmt="mp4", colour=source.colour)
-            for i, f in enumerate(big):
-                enc.write(f, i)
-            enc.close()
-        else:
-            for i, f in enumerate(big):
-                write_image(Path(tmp) / f"{i}.png", f)
-        encode = (time.perf_counter() - t0) / len(big)
+        def write() -> None:
+            if kind == "video":
+                enc = VideoEncoder(Path(tmp) / "probe.mp4", codec=output.codec, rate=source.rate, crf=output.crf,
+                                   preset=output.preset, pix_fmt=output.pix_fmt, fmt="mp4", colour=source.colour)
+                for i, f in enumerate(big):
+                    enc.write(f, i)
+                enc.close()
+            else:
+                for i, f in enumerate(big):
+                    write_image(Path(tmp) / f"{i}.png", f)
+
+        encode = measure(write)[1] / len(big)
     return decode + encode

@@ -31,6 +31,7 @@ from ..io.sink import check_output_path
 from ..io.source import FrameSource, open_source
 from ..io.video import VideoEncoder, container_format, is_video_path
 from ..report import SettingError, error_text, on_progress
+from ..timing import clock
 from .engine import FrameUpscaler
 from .scenes import Shots, find_cuts, shots_for, split_windows
 from .resume import Manifest, drop_states_before, job_identity, load_state, manifest_name, save_state, work_dir_for
@@ -192,7 +193,7 @@ def upscale_file(
 def _upscale_source(source: FrameSource, upscaler: FrameUpscaler, options: OutputOptions, identity: dict | None,
                     result: JobResult, scene_cuts: str = "auto") -> None:
     """``upscale_file`` on an open source, filling ``result``."""
-    t0, started = time.perf_counter(), time.time()
+    t0, started = clock(), time.time()
     inp, out, part = source.path, result.output, result.part
     check_output_path(out, [inp], options.overwrite)
     kind = output_kind(source, out)
@@ -214,7 +215,7 @@ def _upscale_source(source: FrameSource, upscaler: FrameUpscaler, options: Outpu
             manifest.save()
             if part[0] != 0:  # rank 0 joins the parts
                 result.frames = manifest.frames_done
-                result.seconds = time.perf_counter() - t0
+                result.seconds = clock() - t0
                 return
             manifest.segments = _wait_for_parts(work, part[1], manifest, started)
         if not manifest.segments:
@@ -236,7 +237,7 @@ def _upscale_source(source: FrameSource, upscaler: FrameUpscaler, options: Outpu
         raise
     result.frames = manifest.frames_done
     shutil.rmtree(work, ignore_errors=True)
-    result.seconds = time.perf_counter() - t0
+    result.seconds = clock() - t0
 
 
 def _share(source: FrameSource, chunk: int, part: tuple[int, int] | None, kind: str,

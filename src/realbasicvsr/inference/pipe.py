@@ -7,18 +7,17 @@ twice), so ``--resume`` is refused.
 
 from __future__ import annotations
 
-import time
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
 
-from ..errors import RealBasicVSRError
 from ..io.pipes import PIPE, PipeSink, PipeSource, is_pipe
 from ..io.sink import open_sink
 from ..io.source import open_source
-from ..report import on_progress
+from ..report import SettingError, on_progress
+from ..timing import clock
 from .job import JobResult, OutputOptions, _prefetch, _progress
 from .scenes import shots_for
 
@@ -40,8 +39,8 @@ def upscale_stream(source, output: str, upscaler, options: OutputOptions, scene_
     """Upscale an open source into ``output`` (``-``: y4m on stdout, else a file written through a
     temporary) frame by frame; progress and warnings go to the upscaler's reporter (stderr)."""
     if options.resume:
-        raise RealBasicVSRError("--resume can't be used with a pipe (- as input or output): a pipe can't be "
-                                "read again; run it without --resume")
+        raise SettingError("`resume` can't be used with a pipe (- as input or output): a pipe can't be "
+                           "read again; run it without `resume`")
     reporter = upscaler.reporter
     with reporter.listening(on_progress(options.on_progress)), reporter.collecting_warnings() as warnings:
         result = JobResult(source.path, Path(output), warnings=warnings)
@@ -51,7 +50,7 @@ def upscale_stream(source, output: str, upscaler, options: OutputOptions, scene_
 
 def _stream(source, output: str, upscaler, options: OutputOptions, scene_cuts: str, result: JobResult) -> None:
     """``upscale_stream``'s loop, filling ``result``."""
-    t0 = time.perf_counter()
+    t0 = clock()
     shots = shots_for(scene_cuts, source.rate)
     result.cuts = shots.cuts if shots is not None else []
     if is_pipe(output):
@@ -75,7 +74,7 @@ def _stream(source, output: str, upscaler, options: OutputOptions, scene_cuts: s
         sink.close(ok)
     for warning in source.warnings:
         upscaler.reporter.warning(warning)
-    result.seconds = time.perf_counter() - t0
+    result.seconds = clock() - t0
 
 
 __all__ = ["PIPE", "open_input", "upscale_frames", "upscale_stream"]

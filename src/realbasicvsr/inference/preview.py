@@ -8,7 +8,6 @@ each is written as ``<output stem>.preview<k><ext>`` plus its comparison with bi
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -23,6 +22,7 @@ from ..io.sink import open_sink
 from ..io.source import FrameSource, open_source
 from ..io.video import is_video_path
 from ..report import Reporter, SettingError, terminal_reporter
+from ..timing import measure
 from .planning import UpscaleSettings, build_upscaler
 
 
@@ -73,9 +73,8 @@ def preview(input_path: str | os.PathLike, output: str | os.PathLike, settings: 
         upscaler = build_upscaler(model, settings, src.size, device, even=True, reporter=reporter)
         written, busy, done_frames = [], 0.0, 0
         for k, frames in _excerpts(src, excerpts):
-            t0 = time.perf_counter()
-            outs = upscaler(frames)
-            busy += time.perf_counter() - t0
+            outs, seconds = measure(lambda: upscaler(frames))
+            busy += seconds
             done_frames += len(outs)
             written += _write_excerpt(src, out, k, frames, outs, settings)
             start = excerpts[k][0]

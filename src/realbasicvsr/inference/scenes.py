@@ -25,6 +25,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from ..errors import RealBasicVSRError
+from ..report import SettingError
 from .engine import Window, frame_of, iter_windows
 
 LOOKAHEAD = 2  # frames the detector reads past a candidate cut before deciding
@@ -279,7 +280,7 @@ def shots_for(mode: str, rate: Fraction) -> Shots | None:
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as e:
-        raise RealBasicVSRError(f"--scene-cuts {mode}: not auto, off or a readable cut list file ({e})") from e
+        raise SettingError(f"`scene_cuts` {mode}: not auto, off or a readable cut list file ({e})") from e
     return Shots(cuts=parse_cut_list(text, rate, str(path)))
 
 

@@ -18,6 +18,7 @@ import av
 import numpy as np
 
 from ..errors import RealBasicVSRError
+from ..report import SettingError
 from .colour import Colour, rgb_to_planes
 from .video import TruncatedInputError, decode_frames, frame_to_rgb, rate_fraction
 
@@ -117,7 +118,7 @@ class PipeSink:
     def __init__(self, rate: Fraction, source=None, pix_fmt: str | None = None, stream: BinaryIO | None = None) -> None:
         self.pix_fmt = "yuv420p" if pix_fmt in (None, "auto") else pix_fmt
         if self.pix_fmt not in Y4M_CHROMA:
-            raise RealBasicVSRError(f"--pix-fmt {self.pix_fmt} can't be written to a y4m pipe; use one of "
+            raise SettingError(f"`pix_fmt` {self.pix_fmt} can't be written to a y4m pipe; use one of "
                                     f"{', '.join(Y4M_CHROMA)}")
         self.rate, self.count = rate, 0
         self.source = source  # its colour (known once it has decoded a frame) decides the output's

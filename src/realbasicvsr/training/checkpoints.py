@@ -21,6 +21,7 @@ from ..atomic import atomic_write
 from ..checkpoint import read_checkpoint
 from ..errors import RealBasicVSRError
 from ..nested import differences
+from ..report import SettingError
 from .config import TrainConfig
 from .ema import EMA
 from .step import Models, unwrap
@@ -93,10 +94,10 @@ def resume_state(folder: Path, config: TrainConfig, resume: bool) -> tuple[dict[
     are errors."""
     existing = list_checkpoints(folder)
     if resume and not existing:
-        raise RealBasicVSRError(f"--resume: no checkpoint in {folder}")
+        raise SettingError(f"`resume`: no checkpoint in {folder}")
     if not resume and existing:
-        raise RealBasicVSRError(f"{folder.parent} already holds checkpoints; pass --resume to continue, or choose "
-                                "another --work-dir")
+        raise SettingError(f"{folder.parent} already holds checkpoints; pass `resume` to continue, or choose "
+                           "another `work_dir`")
     if not resume:
         return None
     path = existing[-1][1]

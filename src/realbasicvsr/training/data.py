@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader, Sampler
 
 from ..data import RealVSRDataset, find_sequences, manifest_sequences, reds_sequences, synthetic_sequence
 from ..errors import RealBasicVSRError
+from ..report import SettingError
 from .config import TrainConfig
 
 
@@ -19,7 +20,7 @@ def build_dataset(config: TrainConfig) -> RealVSRDataset:
     """The dataset of ``config.data`` with the config's degradations; missing or empty data are errors."""
     d = config.data
     if d.source != "synthetic" and not d.root:
-        raise RealBasicVSRError(f"data.root is required for data.source = {d.source!r} (--set data.root=PATH)")
+        raise SettingError(f"data.root is required for data.source = {d.source!r} (`set` data.root=PATH)")
     if d.source == "synthetic":
         seqs = [synthetic_sequence(i, d.synthetic_size, d.synthetic_frames) for i in range(d.synthetic_clips)]
     elif d.source == "manifest":

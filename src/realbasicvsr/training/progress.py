@@ -4,14 +4,14 @@ per-step records in ``log.jsonl`` and TensorBoard, the it/s and ETA meter, and t
 from __future__ import annotations
 
 import json
-import math
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import RealBasicVSRError
+from ..report import format_duration
+from ..timing import clock
 
 # A progress line for a person (the CLI prints it to stderr; tests collect it).
 Say = Callable[[str], None]
@@ -73,31 +73,21 @@ class Meter:
 
     def __init__(self, start: int, total: int) -> None:
         self.start, self.total = start, total
-        self.t0 = self.t_last = time.perf_counter()
+        self.t0 = self.t_last = clock()
         self.last_seconds = 0.0
 
     def tick(self) -> None:
         """One step finished: remember how long it took."""
-        now = time.perf_counter()
+        now = clock()
         self.last_seconds, self.t_last = now - self.t_last, now
 
     def line(self, step: int, logs: dict[str, float]) -> str:
         """``iter 10/100  2.5 it/s  pixel 0.1  ...  eta 0m 36s``."""
         done = step - self.start
-        rate = done / max(1e-9, time.perf_counter() - self.t0)
+        rate = done / max(1e-9, clock() - self.t0)
         eta = (self.total - step) / rate if rate > 0 else float("inf")
         losses = "  ".join(f"{k} {v:.4g}" for k, v in logs.items())
-        return f"iter {step}/{self.total}  {rate:.3g} it/s  {losses}  eta {_duration(eta)}"
-
-
-def _duration(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "?"
-    s = int(seconds)
-    d, s = divmod(s, 86400)
-    h, s = divmod(s, 3600)
-    m, s = divmod(s, 60)
-    return f"{d}d {h}h" if d else f"{h}h {m:02d}m" if h else f"{m}m {s:02d}s"
+        return f"iter {step}/{self.total}  {rate:.3g} it/s  {losses}  eta {format_duration(eta)}"
 
 
 class StopFlag:

@@ -18,7 +18,6 @@ import os
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -29,6 +28,7 @@ from ..inference import EngineOptions, OutputOptions, UpscaleSettings, build_ups
 from ..inference.engine import DEFAULT_CHUNK_FRAMES
 from ..io import open_source, write_image
 from ..report import Event, Reporter, error_message, print_to, terminal_reporter
+from ..timing import time_calls
 from .jobs import JobSettings
 
 WARM_RETIME_S = 3.0  # a preview faster than this is timed a second time, without the warm-up
@@ -92,14 +92,9 @@ def preview(inp: Path, folder: Path, settings: JobSettings) -> dict:
     job = _upscale_settings(settings)
     upscaler = build_upscaler(model, job, (frames[0].shape[1], frames[0].shape[0]), process_device(),
                               even=kind == "video", reporter=terminal_reporter())
-    t1 = time.perf_counter()
-    out = upscaler(frames)
-    elapsed = time.perf_counter() - t1
-    if elapsed < WARM_RETIME_S:  # the first call includes one-off warm-up: time a second one
-        t1 = time.perf_counter()
-        upscaler(frames)
-        elapsed = time.perf_counter() - t1
-    per_frame = elapsed / len(frames)
+    # the first call includes one-off warm-up: a short one is timed a second time
+    timing = time_calls(lambda: upscaler(frames), max_calls=1, warm_enough=WARM_RETIME_S)
+    out, per_frame = timing.result, timing.per_call / len(frames)
     pick = len(frames) // 2
     folder.mkdir(exist_ok=True)
     write_image(folder / "before.png", frames[pick])
