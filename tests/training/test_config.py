@@ -9,6 +9,7 @@ import pytest
 from realbasicvsr import RealBasicVSRError
 from realbasicvsr.tomlconfig import parse_assignments, read_toml
 from realbasicvsr.training import load_train_config
+from realbasicvsr.report import as_flag, error_message
 
 from .conftest import REPO
 
@@ -82,7 +83,8 @@ def test_set_overrides_parse_toml_values():
 def test_bad_settings_are_one_line_errors(assignment, message):
     with pytest.raises(RealBasicVSRError, match=None) as e:
         load_train_config(CONFIGS / "smoke.toml", [assignment])
-    assert message in str(e.value) and "\n" not in str(e.value)
+    shown = error_message(e.value, as_flag)  # as the command line shows it (settings spelt as flags)
+    assert message in shown and "\n" not in shown
 
 
 def test_bad_files(tmp_path: Path):

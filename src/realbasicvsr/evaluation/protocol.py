@@ -45,11 +45,11 @@ def find_subfolder(dataset: Path, given: str | os.PathLike | None, names: Sequen
         return path
     found = [c for c in sorted(dataset.iterdir()) if c.is_dir() and c.name.lower() in names]
     if not found:
-        raise RealBasicVSRError(
+        raise SettingError(
             f"paired layout: {dataset} needs a sub-folder named {' or '.join(names)} (or name it with `{setting}`)"
         )
     if len(found) > 1:
-        raise RealBasicVSRError(
+        raise SettingError(
             f"paired layout: {dataset} has several candidates ({', '.join(c.name for c in found)}); choose with `{setting}`"
         )
     return found[0]
@@ -99,8 +99,8 @@ def run_test(
     if gt_root is None and set(metrics) & set(FULL_REFERENCE):
         raise SettingError("PSNR/SSIM need ground truth: use `layout` paired")
     if set(metrics) & set(BASELINE):
-        raise SettingError("texture needs the bicubic upscale as a base: `save` the outputs, then score them "
-                           "with the texture metric and their bicubic upscale as `base`")
+        raise SettingError("texture needs the bicubic upscale as a base: `save` the outputs, then "
+                           "realbasicvsr evaluate OUT --base BICUBIC --metrics texture")
     specs = metric_specs(metrics, convention)
     extra = load_metric_models(metrics, nrqm_model)
     clips = find_clips(lq_root)

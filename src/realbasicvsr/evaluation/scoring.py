@@ -16,7 +16,7 @@ from ..io.clips import find_clips, iter_clip
 from ..metrics import ALL_METRICS, BASELINE, FULL_REFERENCE, FUNCTIONS, OFFICIAL, TEMPORAL, warping_error
 from ..metrics.brisque import default_model as brisque_model
 from ..metrics.nrqm import default_model as default_nrqm_model
-from ..report import SettingError
+from ..report import SettingError, error_text
 
 # The paper's table: NRQM/NIQE/PI with the PIRM2018 code (Y of rgb2ycbcr, 4-px shave); BRISQUE on the same Y.
 PAPER = {m: ("y", 4) for m in ("niqe", "brisque", "nrqm", "pi")} | {"psnr": ("y", 0), "ssim": ("y", 0),
@@ -158,7 +158,9 @@ def score_frame(
             else:
                 out[s.name] = fn(frame, channel=s.channel, crop_border=s.crop_border, **kw)
         except RealBasicVSRError as e:
-            raise RealBasicVSRError(f"{where}: {e}" if where and not str(e).startswith(where) else str(e)) from e
+            text = error_text(e)  # settings still marked, so the front end can spell them
+            cls = SettingError if isinstance(e, SettingError) else RealBasicVSRError
+            raise cls(f"{where}: {text}" if where and not text.startswith(where) else text) from e
     return out
 
 
@@ -200,7 +202,7 @@ def evaluate(
     """
     metrics = parse_metrics(metrics)
     if ref is None and set(metrics) & set(FULL_REFERENCE):
-        raise RealBasicVSRError(f"{'/'.join(m for m in metrics if m in FULL_REFERENCE)} need `ref`")
+        raise SettingError(f"{'/'.join(m for m in metrics if m in FULL_REFERENCE)} need `ref`")
     if base is None and set(metrics) & set(BASELINE):
         raise SettingError("texture needs `base`: the bicubic upscale of the same input at the same scale")
     specs = metric_specs(metrics, convention, channel, crop_border)
