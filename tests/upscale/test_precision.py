@@ -40,7 +40,7 @@ def test_bf16_is_within_50_db_of_fp32(model):
 
 def test_a_non_finite_window_is_computed_again_in_fp32(capsys):
     net = load_model(SMALL_WEIGHTS)
-    frames = [frame(i) for i in range(4)]
+    frames = [frame(i, 24, 32) for i in range(4)]
     ref = Upscaler(net, EngineOptions(device="cpu", precision="fp32"))(frames)
     forward_window = net.forward_window
 
@@ -77,6 +77,6 @@ def test_a_window_after_a_reduced_precision_one_can_fall_back_to_fp32(capsys):
 
     net.forward_window = second_overflows
     up = Upscaler(net, EngineOptions(device="cpu", precision="bf16", chunk_frames=3, overlap=1))
-    chunks = list(up.stream([frame(i) for i in range(9)]))
+    chunks = list(up.stream([frame(i, 24, 32) for i in range(9)]))
     assert [c.start for c in chunks] == [0, 3, 6] and sum(len(c.frames) for c in chunks) == 9
     assert capsys.readouterr().err.count("computed it again in fp32") == 1
