@@ -15,12 +15,40 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import av
+import cv2
 import pytest
 import uvicorn
 
 from realbasicvsr.web.app import create_app
 
 SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "sample.mp4"
+SMALL_SIZE = (80, 60)  # the small sample's frame size: the sample's, halved each way
+
+
+@pytest.fixture(scope="session")
+def small_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample clip at a quarter of its pixels (80x60, its 24 frames re-encoded, its audio copied), named
+    ``sample.mp4``: the tests that run a model through the page take a quarter of the time on it."""
+    path = tmp_path_factory.mktemp("small") / "sample.mp4"
+    with av.open(str(SAMPLE)) as src, av.open(str(path), "w") as dst:
+        video_in, audio_in = src.streams.video[0], src.streams.audio[0]
+        video = dst.add_stream("libx264", rate=video_in.average_rate)
+        video.width, video.height, video.pix_fmt = *SMALL_SIZE, "yuv420p"
+        video.options = {"crf": "30"}
+        audio = dst.add_stream_from_template(audio_in)
+        for packet in src.demux(video_in, audio_in):
+            if packet.stream is audio_in and packet.dts is not None:
+                packet.stream = audio
+                dst.mux(packet)
+            elif packet.stream is video_in:
+                for frame in packet.decode():
+                    small = av.VideoFrame.from_ndarray(
+                        cv2.resize(frame.to_ndarray(format="rgb24"), SMALL_SIZE, interpolation=cv2.INTER_AREA),
+                        format="rgb24")
+                    small.pts, small.time_base = frame.pts, frame.time_base
+                    dst.mux(video.encode(small))
+        dst.mux(video.encode(None))
+    return path
 
 
 @dataclass
@@ -110,14 +138,14 @@ def wait_for(condition: Callable[[], object], seconds: float, what: str, every: 
     pytest.fail(f"timed out after {seconds} s: {what}")
 
 
-def check_upscaled_sample(path: Path) -> None:
-    """The sample clip upscaled x4: 24 frames of 640x480, and its audio kept."""
+def check_upscaled_sample(path: Path, size: tuple[int, int] = (160, 120)) -> None:
+    """The sample clip (of ``size``) upscaled x4: 24 frames of 4x its size, and its audio kept."""
     with av.open(str(path)) as container:
         assert len(container.streams.audio) == 1
         stream = container.streams.video[0]
         frames = [f for f in container.decode(stream)]
     assert len(frames) == 24
-    assert (frames[0].width, frames[0].height) == (640, 480)
+    assert (frames[0].width, frames[0].height) == (4 * size[0], 4 * size[1])
 
 
 def listing(root: Path, skip: Path) -> set[str]:

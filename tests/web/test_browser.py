@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE, check_upscaled_sample, wait_for
+from conftest import SMALL_SIZE, check_upscaled_sample, wait_for
 
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -70,7 +70,7 @@ def browser(tmp_path: Path):
     driver.quit()
 
 
-def test_page_upload_preview_run_download(serve, browser, tmp_path):
+def test_page_upload_preview_run_download(serve, browser, tmp_path, small_sample):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import Select
@@ -89,9 +89,9 @@ def test_page_upload_preview_run_download(serve, browser, tmp_path):
     message = wait_for(lambda: find(By.ID, "message").is_displayed() and find(By.ID, "message").text, 20, "the error")
     assert message.startswith("notes.mp4: notes.mp4 is not a readable video")
 
-    find(By.ID, "files").send_keys(str(SAMPLE))
+    find(By.ID, "files").send_keys(str(small_sample))
     row = wait_for(lambda: row_text(d, "ready"), 20, "the upload")
-    assert "160x120, 24 frames" in row and not find(By.ID, "message").is_displayed()
+    assert "80x60, 24 frames" in row and not find(By.ID, "message").is_displayed()
 
     Select(find(By.ID, "model")).select_by_value("realbasicvsr_lite_x4")
     find(By.CSS_SELECTOR, "details summary").click()
@@ -101,7 +101,7 @@ def test_page_upload_preview_run_download(serve, browser, tmp_path):
                                       "&& document.getElementById(id).naturalWidth)"), 60, "the preview")
     sizes = d.execute_script("return ['before', 'after'].map(id => [document.getElementById(id).naturalWidth, "
                              "document.getElementById(id).naturalHeight])")
-    assert sizes == [[160, 120], [640, 480]]
+    assert sizes == [[80, 60], [320, 240]]
     assert "full run would take about" in find(By.ID, "preview-info").text
 
     stage = find(By.ID, "stage")
@@ -131,7 +131,7 @@ def test_page_upload_preview_run_download(serve, browser, tmp_path):
     find(By.CSS_SELECTOR, "#jobs tr[data-status=done] a.download").click()
     target = tmp_path / "downloads" / "sample_realbasicvsr_lite_x4.mp4"
     wait_for(lambda: target.is_file() and not list(target.parent.glob("*.crdownload")), 30, "the download")
-    check_upscaled_sample(target)
+    check_upscaled_sample(target, SMALL_SIZE)
 
 
 def row_text(driver, status: str) -> str:

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from conftest import SAMPLE, check_upscaled_sample, listing, running_server, wait_for
+from conftest import SAMPLE, SMALL_SIZE, check_upscaled_sample, listing, running_server, wait_for
 
 from realbasicvsr.web import jobs as web_jobs
 
@@ -20,14 +20,14 @@ def _work_folders(folder):
     return [p.name for p in folder.iterdir() if p.name.startswith(".") and p.is_dir()]
 
 
-def test_restart_mid_job_resumes_and_cancel_keeps_work(sandbox, monkeypatch):
+def test_restart_mid_job_resumes_and_cancel_keeps_work(sandbox, monkeypatch, small_sample):
     # each worker pauses after its first new chunk, so the stop and the cancel land at known frames; the
     # deadlines below only end a hung test
     monkeypatch.setattr(web_jobs, "WORKER_COMMAND", PAUSED_WORKER)
     jobs = sandbox / "jobs"
     before = listing(sandbox, jobs)
     with running_server(jobs) as s:
-        job_id = s.upload(SAMPLE)["id"]
+        job_id = s.upload(small_sample)["id"]
         assert s.request("POST", f"/api/jobs/{job_id}/start", LITE).json()["status"] == "queued"
         wait_for(lambda: s.job(job_id)["progress"].get("done"), 300, "progress from the first run")
     # the server stopped mid-run: the job waits in the queue, its finished chunk in the work folder
@@ -54,7 +54,7 @@ def test_restart_mid_job_resumes_and_cancel_keeps_work(sandbox, monkeypatch):
         assert reply.status == 200
         assert reply.headers["content-disposition"] == 'attachment; filename="sample_realbasicvsr_lite_x4.mp4"'
         (sandbox / "download.mp4").write_bytes(reply.body)
-        check_upscaled_sample(sandbox / "download.mp4")
+        check_upscaled_sample(sandbox / "download.mp4", SMALL_SIZE)
         log = s.request("GET", f"/api/jobs/{job_id}/log").body.decode()
         assert log.count("--- ") == 3 and "stopped" in log
         assert _work_folders(jobs / job_id) == []
