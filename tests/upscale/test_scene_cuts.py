@@ -227,7 +227,7 @@ def test_the_manifest_keeps_the_cuts(tmp_path):
 def test_ranks_split_on_a_cut_equal_one_process(tmp_path):
     """torchrun, 2 gloo ranks, a cut near the middle: the rank boundary moves onto it, so rank 1 starts a shot
     and needs no context; the joined output equals one process frame for frame."""
-    from test_torchrun import _torchrun
+    from test_torchrun import _torchrun, single_run
 
     n_a, n_b = 9, 11
     clip = [frame(i) for i in range(n_a)] + [shot_b(i) for i in range(n_b)]
@@ -239,8 +239,7 @@ def test_ranks_split_on_a_cut_equal_one_process(tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     # windows start 0, 4, 8 | 9, 13, 17: the even boundary (window 3) is the cut's window
     assert f"[rank 1/2] upscaled {n_b} frames" in res.stderr and f"scene cuts: 1 at frame {n_a}" in res.stderr
-    single = _torchrun([str(src), "-o", str(tmp_path / "single.mkv"), *common], nproc=1)
-    assert single.returncode == 0, single.stderr[-3000:]
+    single_run(src, tmp_path / "single.mkv", 4)
     split, one = decode(tmp_path / "split.mkv"), decode(tmp_path / "single.mkv")
     assert len(split) == len(one) == len(clip)
     for i in range(len(clip)):
