@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
 import numpy as np
 import torch
@@ -22,18 +21,13 @@ from realbasicvsr.inference import EngineOptions, Upscaler
 from realbasicvsr.device import auto_precision
 from realbasicvsr.cost import gflops_per_frame
 from realbasicvsr.models import ArchConfig, blocks
+from realbasicvsr.timing import time_calls
 from upscale import moving_frames  # benchmarks/upscale.py: the same moving test pattern
 
 
-def timed(fn, min_seconds: float = 1.0, warmup: int = 1) -> float:
-    """Seconds per call (after ``warmup`` calls), repeated until ``min_seconds`` have passed."""
-    for _ in range(warmup):
-        fn()
-    calls, t0 = 0, time.perf_counter()
-    while calls == 0 or time.perf_counter() - t0 < min_seconds:
-        fn()
-        calls += 1
-    return (time.perf_counter() - t0) / calls
+def timed(fn, min_seconds: float = 1.0) -> float:
+    """Seconds per call after a warm-up call, repeated until ``min_seconds`` have passed."""
+    return time_calls(fn, min_seconds, max_calls=1_000_000).per_call
 
 
 def conv_ceiling(h: int, w: int, frames: int, dtype: torch.dtype) -> float:
@@ -79,7 +73,7 @@ def bench(name: str, h: int, w: int, frames: int) -> dict:
             blocks.FUSE_ON_CPU, model.basicvsr.head_strip_pixels, model.clean_batch_pixels = saved
 
     row = {"model": name, "size": f"{h}x{w}", "frames": frames, "gflop_per_frame": gf}
-    row["reference_fp32_s"] = timed(reference, warmup=1) / frames
+    row["reference_fp32_s"] = timed(reference) / frames
     outputs = {}
     for precision in dict.fromkeys(("fp32", auto_precision(torch.device("cpu")))):  # once each, fp32 first
         up = Upscaler(model, EngineOptions(device="cpu", precision=precision, chunk_frames=frames))
