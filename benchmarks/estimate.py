@@ -47,7 +47,7 @@ def main() -> None:
             for i in range(a.rounds):
                 total = re.search(r"total: 1 job\(s\), ~([\d.]+) (s|min|h)", cli([*args, "--dry-run"]))
                 estimate = float(total.group(1)) * UNITS[total.group(2)]
-                real = float(re.search(r"\(24 frames, ([\d.]+) s\)", cli(args)).group(1))
+                real = float(re.search(r"\(24 frames, ([\d.]+) s[;)]", cli(args)).group(1))
                 ratios.append(estimate / real)
                 print(f"{name} round {i + 1}: estimated {estimate:.1f} s, ran {real:.1f} s ({ratios[-1]:.2f})",
                       flush=True)

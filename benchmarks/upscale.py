@@ -55,11 +55,11 @@ def model_checkpoint(arg: str | None, tmp: Path) -> str:
 def run_cli(args: list[str]) -> tuple[float, float, float]:
     """(seconds, the job's own seconds, peak RSS in MB) of one `realbasicvsr upscale` in a fresh process."""
     code = (
-        "import resource, subprocess, sys, time\n"
+        "import re, resource, subprocess, sys, time\n"
         "t = time.perf_counter()\n"
         f"r = subprocess.run({[sys.executable, '-m', 'realbasicvsr', 'upscale'] + args!r}, stderr=subprocess.PIPE, text=True)\n"
         "assert r.returncode == 0, r.stderr\n"
-        "job = r.stderr.rsplit('frames, ', 1)[1].split(' s)')[0]\n"  # "wrote OUT (N frames, X s)"
+        "job = re.findall(r'frames, ([0-9.]+) s[;)]', r.stderr)[-1]\n"  # "wrote OUT (N frames, X s; scene cuts: ...)"
         "print(time.perf_counter() - t, job, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
