@@ -24,10 +24,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..report import as_flag, render_settings
     from ..training import load_train_config, train
 
     config = load_train_config(args.config, args.assignments)
-    result = train(config, args.work_dir, resume=args.resume)
+    result = train(config, args.work_dir, resume=args.resume,
+                   log=lambda line: print(render_settings(line, as_flag), file=sys.stderr, flush=True))
     if result.rank == 0:
         print(f"trained {result.iteration} iterations; checkpoint {result.checkpoint}", file=sys.stderr)
     return 0

@@ -85,7 +85,7 @@ def train(
 
     ``resume`` continues from the newest checkpoint there and reproduces an uninterrupted run exactly
     (on the CPU); without it a work folder that already holds checkpoints is refused. ``log`` receives the
-    progress lines (rank 0; default: stderr).
+    progress lines (rank 0; default: stderr), settings marked as in :class:`~realbasicvsr.report.SettingError`.
     """
     work = Path(work_dir)
     procs = distributed.start(config.train.device)
@@ -196,7 +196,7 @@ def _loop(run: _Run, batches: Iterator, start: int, validator: Validator | None)
             if step % t.checkpoint_every == 0 or step == t.iterations or stopping:
                 last = _save_periodic(run, step) or last
             if stopping:
-                run.say(f"stopped at iteration {step}; checkpoint {last}; continue with --resume")
+                run.say(f"stopped at iteration {step}; checkpoint {last}; continue with `resume`")
                 raise KeyboardInterrupt
     del batches
     records.close()

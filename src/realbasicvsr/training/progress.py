@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import RealBasicVSRError
-from ..report import format_duration
+from ..report import format_duration, render_settings
 from ..timing import clock
 
 # A progress line for a person (the CLI prints it to stderr; tests collect it).
@@ -18,8 +18,8 @@ Say = Callable[[str], None]
 
 
 def say_to_stderr(line: str) -> None:
-    """The default :data:`Say`: one line on stderr, flushed."""
-    print(line, file=sys.stderr, flush=True)
+    """The default :data:`Say`: one line on stderr, flushed, settings by their API names."""
+    print(render_settings(line), file=sys.stderr, flush=True)
 
 
 def quiet(line: str) -> None:
