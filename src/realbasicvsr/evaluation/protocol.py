@@ -107,14 +107,14 @@ def run_test(
     refs = pair_references(clips, gt_root) if gt_root is not None else [None] * len(clips)
     if save_dir is not None and Path(save_dir).exists() and any(Path(save_dir).iterdir()):
         raise SettingError(f"`save` folder {save_dir} is not empty; choose a new or empty folder")
-    if chunk_frames is not None and (chunk_frames < 1 or overlap < 0):
-        raise SettingError("`chunk_frames` must be >= 1 and `overlap` >= 0")
-    model = load_model(model_source, dynamic_refine_thres=dynamic_refine_thres)
     engine = engine or EngineOptions(precision="fp32")  # the protocol's numbers are fp32 ones
+    # the engine checks the schedule, before the model loads; clips run whole unless chunk_frames is given
+    chunked = replace(engine, chunk_frames=chunk_frames, overlap=overlap) if chunk_frames is not None else None
+    model = load_model(model_source, dynamic_refine_thres=dynamic_refine_thres)
 
     def upscale(lq: list[np.ndarray]) -> list[np.ndarray]:
-        chunk = len(lq) if chunk_frames is None else chunk_frames
-        return upscale_frames(Upscaler(model, replace(engine, chunk_frames=max(1, chunk), overlap=overlap)), lq)
+        options = chunked or replace(engine, chunk_frames=max(1, len(lq)), overlap=overlap)
+        return upscale_frames(Upscaler(model, options), lq)
 
     def save(name: str, lq: list[np.ndarray], sr: list[np.ndarray], gt: dict[int, np.ndarray]) -> None:
         with open_sink(Path(save_dir) / name) as sink:
