@@ -75,6 +75,41 @@ def test_only_the_video_codec_changes_frames(clip):
     assert diff > 0.005
 
 
+def _psnr(a, b):
+    return 10 * np.log10(1 / np.mean((a - b) ** 2))
+
+
+def test_video_rate_per_pixel_sets_the_compression_severity(clip):
+    """bits_per_pixel: the seed's 1e4 bit/s at 1 fps is mild on a small crop (about 10 bit/pixel); 0.15 is not."""
+    off = {"prob": 0.0}
+    base = {
+        "first": {k: off for k in ("blur", "resize", "noise", "jpeg", "video")},
+        "second": {k: off for k in ("blur", "resize", "noise", "jpeg")},
+        "final": {"sinc": off, "shuffle": False, "interpolations": ["area"], "interpolation_probs": [1.0],
+                  "video": {"prob": 0.0}},
+        "unsharp": {"enabled": False},
+        "scale": 1,
+    }
+    frames = clip[:6, :32, :32]
+    plain = DegradationPipeline(DegradationConfig().replace(base))(frames, np.random.default_rng(3))[0]
+    scores = {}
+    for name, video in {"seed": {"bitrate": [10000, 10000]}, "low": {"bits_per_pixel": [0.15, 0.15]},
+                        "high": {"bits_per_pixel": [3.0, 3.0]}}.items():
+        base["final"]["video"] = {"prob": 1.0, "codecs": ["libx264"], "codec_probs": [1.0], **video}
+        pipe = DegradationPipeline(DegradationConfig().replace(base))
+        degrader = pipe.new_clip(np.random.default_rng(3), frames.shape[1:3])
+        lq = degrader(frames)
+        scores[name] = _psnr(lq, plain)
+        scores[name + " choices"] = degrader.operations["final.video"].choices
+    # 32x32 at 0.15 bit/pixel: 154 bits a frame, so 27 fps keeps the encoder's rate >= 4 kbit/s
+    assert scores["low choices"]["rate"] == 27 and scores["low choices"]["bitrate"] == round(0.15 * 1024 * 27)
+    assert scores["high choices"]["rate"] == 25 and "rate" not in scores["seed choices"]
+    # measured: seed 30.5 dB, 3 bit/pixel 29.1, 0.15 bit/pixel 15.5
+    assert scores["seed"] > 27 and scores["high"] > 27 and scores["low"] < 20
+    with pytest.raises(RealBasicVSRError, match="bits_per_pixel"):
+        DegradationConfig().replace({"final": {"video": {"bits_per_pixel": [0.5, 0.1]}}}).validate()
+
+
 def test_bad_clip_shapes_and_tiny_frames():
     pipe = DegradationPipeline()
     with pytest.raises(RealBasicVSRError):

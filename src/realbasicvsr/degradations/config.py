@@ -99,12 +99,18 @@ class JPEGConfig:
 
 @dataclass(frozen=True)
 class VideoCompressionConfig:
-    """Whole-clip video compression in memory with a codec and bitrate drawn once per clip."""
+    """Whole-clip video compression in memory with a codec and bitrate drawn once per clip.
+
+    The clip is encoded at 1 fps, so ``bitrate`` (bit/s, the seed recipe's range) is bits per frame: on small
+    training crops that is several bits per pixel, nearly lossless. ``bits_per_pixel`` = [low, high], when
+    set, replaces it with a rate per pixel drawn log-uniformly (real web video is about 0.02-0.2).
+    """
 
     prob: float = 1.0
     codecs: tuple[str, ...] = CODECS
     codec_probs: tuple[float, ...] = (1 / 3, 1 / 3, 1 / 3)
     bitrate: tuple[int, int] = (10_000, 100_000)
+    bits_per_pixel: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -214,6 +220,8 @@ def _validate_video(v: VideoCompressionConfig, where: str) -> None:
     _check_prob(v.prob, where)
     _check_probs(v.codec_probs, v.codecs, CODECS, f"{where}.codecs")
     _check_range(v.bitrate, f"{where}.bitrate", 1)
+    if v.bits_per_pixel:
+        _check_range(v.bits_per_pixel, f"{where}.bits_per_pixel", 1e-4)
 
 
 def _validate_order(o: OrderConfig, where: str) -> None:

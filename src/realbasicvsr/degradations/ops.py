@@ -225,8 +225,10 @@ def x264_options(encoder: str) -> dict[str, str]:
 _VIDEO_COLOUR = Colour("bt601", full_range=False, primaries=6, trc=6)
 
 
-def video_compress(frames: Sequence[np.ndarray], codec: str, bitrate: int, size: tuple[int, int] | None = None) -> Frames:
-    """Encode the frames as one mp4 video in memory (1 fps, yuv420p BT.601 limited, given bitrate), decode it back.
+def video_compress(frames: Sequence[np.ndarray], codec: str, bitrate: int, size: tuple[int, int] | None = None,
+                   rate: int = 1) -> Frames:
+    """Encode the frames as one mp4 video in memory (``rate`` fps, yuv420p BT.601 limited, ``bitrate`` bit/s),
+    decode it back.
 
     A video has one frame size: frames are first resized (bilinear) to ``size`` = (H, W), by default the
     first frame's. Odd sizes are edge-padded to even for yuv420p and cropped back after decoding.
@@ -238,7 +240,7 @@ def video_compress(frames: Sequence[np.ndarray], codec: str, bitrate: int, size:
     encoder = resolve_encoder(codec)
     buf = _io.BytesIO()
     with av.open(buf, "w", format="mp4") as container:
-        stream = container.add_stream(encoder, rate=1)
+        stream = container.add_stream(encoder, rate=rate)
         stream.width, stream.height = we, he
         stream.pix_fmt = "yuv420p"
         stream.bit_rate = int(bitrate)
@@ -253,7 +255,7 @@ def video_compress(frames: Sequence[np.ndarray], codec: str, bitrate: int, size:
             if (he, we) != (h, w):
                 u8 = np.pad(u8, ((0, he - h), (0, we - w), (0, 0)), mode="edge")
             vframe = rgb_to_frame(u8, _VIDEO_COLOUR, "yuv420p")
-            vframe.pts = i  # explicit 1-fps timeline for rate control (what PyAV would fill in anyway)
+            vframe.pts = i  # explicit timeline of one tick per frame for rate control (what PyAV would fill in)
             for packet in stream.encode(vframe):
                 container.mux(packet)
         for packet in stream.encode():

@@ -11,6 +11,7 @@ degraded window by window with the walk continuing across windows. All randomnes
 from __future__ import annotations
 
 import abc
+import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -199,14 +200,24 @@ class VideoOp(_Op):
     def __init__(self, cfg: VideoCompressionConfig, rng: np.random.Generator) -> None:
         super().__init__(cfg.prob, rng)
         codec = _choose(cfg.codecs, cfg.codec_probs, rng)
-        bitrate = int(rng.integers(int(cfg.bitrate[0]), int(cfg.bitrate[1]) + 1))
-        self.choices = {"codec": codec, "bitrate": bitrate}
+        self.choices: dict[str, Any] = {"codec": codec}
+        if cfg.bits_per_pixel:
+            low, high = np.log(cfg.bits_per_pixel[0]), np.log(cfg.bits_per_pixel[1])
+            self.choices["bits_per_pixel"] = float(np.exp(rng.uniform(low, high)))
+        else:
+            self.choices["bitrate"] = int(rng.integers(int(cfg.bitrate[0]), int(cfg.bitrate[1]) + 1))
         self.size: tuple[int, int] | None = None
 
     def apply(self, frames: ops.Frames, params: dict[str, np.ndarray]) -> ops.Frames:
         if self.size is None:
             self.size = frames[0].shape[:2]
-        return ops.video_compress(frames, self.choices["codec"], self.choices["bitrate"], self.size)
+            if "bits_per_pixel" in self.choices:
+                # Encoders take whole kbit/s: a frame rate high enough that the rate is >= 4 kbit/s.
+                bits_per_frame = self.choices["bits_per_pixel"] * self.size[0] * self.size[1]
+                self.choices["rate"] = max(25, math.ceil(4000 / bits_per_frame))
+                self.choices["bitrate"] = round(bits_per_frame * self.choices["rate"])
+        return ops.video_compress(frames, self.choices["codec"], self.choices["bitrate"], self.size,
+                                  self.choices.get("rate", 1))
 
 
 class FixedResizeOp(_Op):
