@@ -124,13 +124,13 @@ def _gain_over_bicubic(model, scale: int) -> float:
 
 @pytest.mark.parametrize("name", LITE)
 def test_bundled_weights_are_trained_they_beat_bicubic(offline, name):
-    """Measured with the shipped weights: +0.06 dB (x4) and +0.31 dB (x2) over bicubic on these pans since
-    the pipeline's video step stopped darkening the LQ (and the weights' output bias was refit); the same
-    network untrained is far below. The weights before that refit: -0.10 dB (x4) here."""
+    """Measured with the shipped weights (the real-world fine-tune of 2026-12-07): +0.53 dB (x4) and +0.52 dB
+    (x2) over bicubic on these pans; the weights it replaced: +0.06 and +0.31; the same network untrained is
+    far below."""
 
     scale = MODEL_ZOO[name].config.upscale
     gain = _gain_over_bicubic(load_model(name), scale)
-    assert gain > 0.0, gain
+    assert gain > 0.3, gain
     torch.manual_seed(0)
     untrained = MODEL_ZOO[name].config.build().eval()
     assert _gain_over_bicubic(untrained, scale) < gain - 1.0
