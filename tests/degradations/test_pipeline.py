@@ -60,14 +60,20 @@ def test_sharpening_can_be_disabled_and_scale_changed(clip):
     assert lq.shape == (4, 20, 30, 3)
 
 
-def test_only_the_video_codec_changes_frames(clip):
+def only_final_video(**extra) -> dict:
+    """Settings with every degradation off but the final area resize, then the final video step (off here)."""
     off = {"prob": 0.0}
-    base = {
+    return {
         "first": {k: off for k in ("blur", "resize", "noise", "jpeg", "video")},
         "second": {k: off for k in ("blur", "resize", "noise", "jpeg")},
         "final": {"sinc": off, "shuffle": False, "interpolations": ["area"], "interpolation_probs": [1.0],
                   "video": {"prob": 0.0}},
+        **extra,
     }
+
+
+def test_only_the_video_codec_changes_frames(clip):
+    base = only_final_video()
     plain = DegradationPipeline(DegradationConfig().replace(base))(clip[:6], np.random.default_rng(3))[0]
     base["final"]["video"] = {"prob": 1.0, "bitrate": [10000, 10000]}
     coded = DegradationPipeline(DegradationConfig().replace(base))(clip[:6], np.random.default_rng(3))[0]
@@ -81,15 +87,7 @@ def _psnr(a, b):
 
 def test_video_rate_per_pixel_sets_the_compression_severity(clip):
     """bits_per_pixel: the seed's 1e4 bit/s at 1 fps is mild on a small crop (about 10 bit/pixel); 0.15 is not."""
-    off = {"prob": 0.0}
-    base = {
-        "first": {k: off for k in ("blur", "resize", "noise", "jpeg", "video")},
-        "second": {k: off for k in ("blur", "resize", "noise", "jpeg")},
-        "final": {"sinc": off, "shuffle": False, "interpolations": ["area"], "interpolation_probs": [1.0],
-                  "video": {"prob": 0.0}},
-        "unsharp": {"enabled": False},
-        "scale": 1,
-    }
+    base = only_final_video(unsharp={"enabled": False}, scale=1)
     frames = clip[:6, :32, :32]
     plain = DegradationPipeline(DegradationConfig().replace(base))(frames, np.random.default_rng(3))[0]
     scores = {}
