@@ -1,7 +1,7 @@
 """The page in a real headless Chromium against `realbasicvsr serve` (a subprocess on a free port): a bad file
 gets a message, the sample clip is uploaded, previewed (before/after slider, zoom), run with live progress
 and downloaded. With REALBASICVSR_WEB_SCREENSHOT=docs/web.png set, the page is saved there (the README's
-picture)."""
+picture) and the run uses the full-size sample, as a user would; otherwise a quarter-size copy, for speed."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import SMALL_SIZE, check_upscaled_sample, wait_for
+from conftest import SAMPLE, SMALL_SIZE, check_upscaled_sample, wait_for
 
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -75,6 +75,7 @@ def test_page_upload_preview_run_download(serve, browser, tmp_path, small_sample
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import Select
 
+    clip, size = (SAMPLE, (160, 120)) if SCREENSHOT else (small_sample, SMALL_SIZE)
     d = browser
     d.get(serve)
     find = d.find_element
@@ -89,9 +90,9 @@ def test_page_upload_preview_run_download(serve, browser, tmp_path, small_sample
     message = wait_for(lambda: find(By.ID, "message").is_displayed() and find(By.ID, "message").text, 20, "the error")
     assert message.startswith("notes.mp4: notes.mp4 is not a readable video")
 
-    find(By.ID, "files").send_keys(str(small_sample))
+    find(By.ID, "files").send_keys(str(clip))
     row = wait_for(lambda: row_text(d, "ready"), 20, "the upload")
-    assert "80x60, 24 frames" in row and not find(By.ID, "message").is_displayed()
+    assert f"{size[0]}x{size[1]}, 24 frames" in row and not find(By.ID, "message").is_displayed()
 
     Select(find(By.ID, "model")).select_by_value("realbasicvsr_lite_x4")
     find(By.CSS_SELECTOR, "details summary").click()
@@ -101,7 +102,7 @@ def test_page_upload_preview_run_download(serve, browser, tmp_path, small_sample
                                       "&& document.getElementById(id).naturalWidth)"), 60, "the preview")
     sizes = d.execute_script("return ['before', 'after'].map(id => [document.getElementById(id).naturalWidth, "
                              "document.getElementById(id).naturalHeight])")
-    assert sizes == [[80, 60], [320, 240]]
+    assert sizes == [list(size), [4 * size[0], 4 * size[1]]]
     assert "full run would take about" in find(By.ID, "preview-info").text
 
     stage = find(By.ID, "stage")
@@ -131,7 +132,7 @@ def test_page_upload_preview_run_download(serve, browser, tmp_path, small_sample
     find(By.CSS_SELECTOR, "#jobs tr[data-status=done] a.download").click()
     target = tmp_path / "downloads" / "sample_realbasicvsr_lite_x4.mp4"
     wait_for(lambda: target.is_file() and not list(target.parent.glob("*.crdownload")), 30, "the download")
-    check_upscaled_sample(target, SMALL_SIZE)
+    check_upscaled_sample(target, size)
 
 
 def row_text(driver, status: str) -> str:
