@@ -12,7 +12,6 @@ from fractions import Fraction
 
 import av
 import numpy as np
-import pytest
 from upscale_media import SMALL_WEIGHTS, frame
 
 from realbasicvsr import load_model

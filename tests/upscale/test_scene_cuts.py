@@ -17,7 +17,7 @@ from realbasicvsr.errors import RealBasicVSRError
 from realbasicvsr.inference import EngineOptions, OutputOptions, Upscaler, upscale_file
 from realbasicvsr.inference.pipe import upscale_frames
 from realbasicvsr.inference.scenes import (
-    CutDetector, Shots, find_cuts, parse_cut_list, shots_for, split_windows, window_starts,
+    Shots, find_cuts, parse_cut_list, shots_for, split_windows, window_starts,
 )
 from realbasicvsr.io import open_source, read_image, write_image
 from realbasicvsr.report import SettingError, as_flag
