@@ -119,3 +119,22 @@ def test_walks_continue_across_windows(tmp_path):
                 assert np.abs(np.diff(values)).max() <= steps[name] + 1e-9, (stage, name)
                 checked += 1
     assert checked >= 3
+
+
+def test_video_rate_per_pixel_from_a_config_file(tmp_path, capsys):
+    """`bits_per_pixel` in a config reaches the encoder (logged per clip); a bad range is one line, exit 2."""
+    src = make_video(tmp_path / "clean.mp4", n=4)
+    cfg = tmp_path / "rate.toml"
+    cfg.write_text("[final.video]\nprob = 1.0\ncodecs = ['libx264']\ncodec_probs = [1.0]\nbits_per_pixel = [0.2, 0.2]\n")
+    log = tmp_path / "p.json"
+    assert main(["degrade", str(src), "-o", str(tmp_path / "lq"), "--seed", "1", "--quiet", "--config", str(cfg),
+                 "--params-json", str(log)]) == 0
+    video = json.loads(log.read_text())["drawn"]["final.video"]
+    assert video["active"] and video["bits_per_pixel"] == pytest.approx(0.2)
+    assert video["rate"] >= 25 and video["bitrate"] >= 4000  # whole kbit/s for the encoder
+    assert 16 * 12 <= video["bitrate"] / video["rate"] / 0.2 <= 64 * 48  # the pixels of a frame it encoded
+    capsys.readouterr()
+    cfg.write_text("[final.video]\nbits_per_pixel = [0.5, 0.1]\n")
+    assert main(["degrade", str(src), "-o", str(tmp_path / "lq2"), "--seed", "1", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "final.video.bits_per_pixel" in err and not (tmp_path / "lq2").exists()
