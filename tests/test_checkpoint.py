@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import sys
 import types
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from safetensors import safe_open
 from safetensors.torch import save_file
 
 from realbasicvsr import RealBasicVSRError, load_model
@@ -421,3 +423,42 @@ def test_a_file_that_is_not_basicsr_basicvsr_is_a_one_line_error():
         basicsr_basicvsr_to_realbasicvsr({"params": {"image_cleaning.1.bias": torch.zeros(3)}}, source="x.pth")
     with pytest.raises(RealBasicVSRError, match="no 'backward_trunk.main.0.weight'"):
         basicsr_basicvsr_to_realbasicvsr({"conv_last.bias": torch.zeros(3)}, source="x.pth")
+
+
+# --- the supersampled head (BasicVSRNet's supersample) ----------------------------------------------
+
+
+def test_supersample_travels_with_the_checkpoint_and_fp16_keeps_it_exact(tmp_path):
+    from realbasicvsr.checkpoint import convert_checkpoint
+
+    torch.manual_seed(6)
+    net = RealBasicVSRNet(8, 1, 1, upscale=2, head_channels=8, supersample=2).eval()
+    assert infer_config(net.state_dict()) == ArchConfig(8, 1, 1, upscale=2, head_channels=8, supersample=2)
+    save_file(net.state_dict(), str(tmp_path / "s.safetensors"))
+    lq = torch.rand(1, 2, 3, 10, 12)
+    loaded = load_model(tmp_path / "s.safetensors")
+    with torch.no_grad():
+        assert torch.equal(loaded(lq), net(lq))
+    half = convert_checkpoint(tmp_path / "s.safetensors", tmp_path / "h.safetensors", half=True)
+    with safe_open(str(half), "pt") as f:
+        assert f.get_tensor("basicvsr.supersample").dtype == torch.float32
+        assert json.loads(f.metadata()["config"])["supersample"] == 2
+    assert load_model(half).upscale == 2 and load_model(half).basicvsr.head_scale == 4
+
+
+@pytest.mark.parametrize("value", [[3.0], [1.5], [0.0], [2.0, 2.0]])
+def test_a_bad_supersample_value_is_a_one_line_error_in_the_api_and_the_cli(tmp_path, capsys, value):
+    from realbasicvsr.cli import main
+
+    sd = RealBasicVSRNet(8, 1, 1, upscale=2, head_channels=8, supersample=2).state_dict()
+    sd["basicvsr.supersample"] = torch.tensor(value)
+    save_file(sd, str(tmp_path / "bad.safetensors"))
+    with pytest.raises(RealBasicVSRError, match="basicvsr.supersample must be one whole number"):
+        load_model(tmp_path / "bad.safetensors")
+    sample = Path(__file__).resolve().parents[1] / "assets" / "sample.mp4"
+    out = tmp_path / "out.mp4"
+    assert main(["upscale", str(sample), "-o", str(out), "--model", str(tmp_path / "bad.safetensors"),
+                 "--no-progress"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "supersample must be one whole number" in err[0]
+    assert not out.exists()

@@ -36,3 +36,20 @@ def test_export_refuses_bad_requests_in_one_line(tmp_path, golden_small_path, ca
     (tmp_path / "old.onnx").write_bytes(b"keep me")
     assert main(["export", "onnx", str(golden_small_path), str(tmp_path / "old.onnx")]) == 2
     assert (tmp_path / "old.onnx").read_bytes() == b"keep me"
+
+
+def test_a_supersampled_x2_model_exports_with_its_averaging(tmp_path, capsys):
+    from safetensors.torch import save_file
+
+    from realbasicvsr.models import RealBasicVSRNet
+
+    torch.manual_seed(3)
+    save_file(RealBasicVSRNet(8, 1, 1, upscale=2, head_channels=8, supersample=2).state_dict(),
+              str(tmp_path / "ss.safetensors"))
+    out = tmp_path / "ss.onnx"
+    assert main(["export", "onnx", str(tmp_path / "ss.safetensors"), str(out), "--frames", "3", "--size", "16x24"]) == 0
+    x = torch.rand(1, 3, 3, 16, 24, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        ref = load_model(tmp_path / "ss.safetensors")(x).numpy()
+    got = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(["sr"], {"lqs": x.numpy()})[0]
+    assert got.shape == ref.shape == (1, 3, 3, 32, 48) and np.abs(got - ref).max() <= 1e-4

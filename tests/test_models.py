@@ -448,6 +448,34 @@ def test_other_upscale_factors_are_rejected(bad):
         BasicVSRNet(8, 1, head_channels=0)
 
 
+@pytest.mark.parametrize("upscale,supersample", [(2, 2), (1, 4), (1, 2)])
+def test_supersampled_head_is_the_larger_head_averaged_down(upscale, supersample):
+    """An x``upscale`` model with ``supersample`` has the x``upscale * supersample`` model's tensors (plus the
+    factor) and outputs that model's frames averaged over supersample x supersample blocks."""
+    torch.manual_seed(0)
+    big = RealBasicVSRNet(8, 1, 1, upscale=upscale * supersample, head_channels=6).eval()
+    net = RealBasicVSRNet(8, 1, 1, upscale=upscale, head_channels=6, supersample=supersample).eval()
+    sd = net.state_dict()
+    assert set(sd) == set(big.state_dict()) | {"basicvsr.supersample"}
+    assert float(sd["basicvsr.supersample"]) == supersample
+    net.load_state_dict({**big.state_dict(), "basicvsr.supersample": sd["basicvsr.supersample"]})
+    assert net.upscale == net.basicvsr.upscale == upscale and net.basicvsr.head_scale == upscale * supersample
+    lq = torch.rand(1, 3, 3, 9, 14)
+    with torch.no_grad():
+        out, ref = net(lq), big(lq)
+    assert out.shape == (1, 3, 3, 9 * upscale, 14 * upscale)
+    pooled = torch.nn.functional.avg_pool2d(ref.flatten(0, 1), supersample).unflatten(0, (1, 3))
+    assert max_diff(out, pooled) <= 1e-6
+    assert (ref - torch.nn.functional.interpolate(pooled.flatten(0, 1), scale_factor=supersample)
+            .unflatten(0, (1, 3))).abs().max() > 1e-3  # the averaging did something
+
+
+@pytest.mark.parametrize("upscale,bad", [(2, 3), (2, 0), (4, 2), (2, True), (2, 2.0)])
+def test_supersample_factors_that_make_no_head_are_rejected(upscale, bad):
+    with pytest.raises(ValueError, match="supersample must be 1 or a factor"):
+        RealBasicVSRNet(8, 1, 1, upscale=upscale, supersample=bad)
+
+
 # --- Interpolation: the weight-free baselines of the zoo ----------------------------------------------
 
 
@@ -502,11 +530,12 @@ def _conv_flops(fn) -> int:
     return sum(n for op, n in counter.get_flop_counts()["Global"].items() if "convolution" in str(op))
 
 
-@pytest.mark.parametrize("upscale", [4, 2, 1])
+@pytest.mark.parametrize("upscale,supersample", [(4, 1), (2, 1), (1, 1), (2, 2)])
 @pytest.mark.parametrize("channels_last", [False, True])
-def test_head_in_strips_equals_the_head_on_whole_frames(upscale, channels_last, monkeypatch):
+def test_head_in_strips_equals_the_head_on_whole_frames(upscale, supersample, channels_last, monkeypatch):
     torch.manual_seed(0)
-    net = BasicVSRNet(mid_channels=8, num_blocks=1, upscale=upscale, head_channels=6).eval()
+    net = BasicVSRNet(mid_channels=8, num_blocks=1, upscale=upscale, head_channels=6, supersample=supersample).eval()
+    upscale *= supersample  # the strips are rows of the head's own output
     h, w = 13, 10  # 13 LR rows: the last strip is a partial one for every strip height below
     layout = torch.channels_last if channels_last else torch.contiguous_format
     net = net.to(memory_format=layout)

@@ -107,6 +107,10 @@ def generator_state_dict(obj: dict, *, use_ema: bool = True, source: str = "chec
 
 # the fixed output sharpening's weight (BasicVSRNet.sharpen): present only in checkpoints that have one
 SHARPEN_KEY = "basicvsr.output_sharpen"
+# the head's supersampling factor (BasicVSRNet's ``supersample``): present only in checkpoints that have one
+SUPERSAMPLE_KEY = "basicvsr.supersample"
+# one-number buffers, kept fp32 when a checkpoint is converted to fp16
+_SCALAR_KEYS = (SHARPEN_KEY, SUPERSAMPLE_KEY)
 
 
 def infer_config(sd: dict[str, torch.Tensor]) -> ArchConfig:
@@ -116,7 +120,8 @@ def infer_config(sd: dict[str, torch.Tensor]) -> ArchConfig:
     ``head_channels`` from ``basicvsr.conv_hr`` (else ``conv_last``; 64 when neither is there); ``upscale``
     from the head's keys: ``upsample2`` present means 4, only ``upsample1`` (outputting 4 x head channels)
     means 2, neither (with ``conv_hr`` taking mid_channels inputs) means 1. A head that fits none of these
-    is taken as the reference x4, so that loading it names what is missing.
+    is taken as the reference x4, so that loading it names what is missing. A ``basicvsr.supersample``
+    buffer divides that head's factor into ``upscale``.
     """
 
     def count(prefix: str) -> int:
@@ -131,19 +136,35 @@ def infer_config(sd: dict[str, torch.Tensor]) -> ArchConfig:
     head = dim("basicvsr.conv_hr.weight", 0) or dim("basicvsr.conv_last.weight", 1) or 64
     up1 = dim("basicvsr.upsample1.upsample_conv.weight", 0)
     if "basicvsr.upsample2.upsample_conv.weight" in sd:
-        upscale = 4
+        head_scale = 4
     elif up1 is not None:
-        upscale = 2 if up1 == 4 * head else 4
+        head_scale = 2 if up1 == 4 * head else 4
     else:
-        upscale = 1 if dim("basicvsr.conv_hr.weight", 1) == mid else 4
+        head_scale = 1 if dim("basicvsr.conv_hr.weight", 1) == mid else 4
+    supersample = supersample_factor(sd, head_scale)
     return ArchConfig(
         mid_channels=mid,
         num_propagation_blocks=count("basicvsr.backward_resblocks.main.2."),
         num_cleaning_blocks=count("image_cleaning.0.main.2."),
-        upscale=upscale,
+        upscale=head_scale // supersample,
         head_channels=head,
         output_sharpen=sharpen_weight(sd),
+        supersample=supersample,
     )
+
+
+def supersample_factor(sd: dict[str, torch.Tensor], head_scale: int) -> int:
+    """The head's supersampling factor a state dict carries (1 without one); anything but one whole number
+    that divides ``head_scale`` is an error that names the key."""
+    t = sd.get(SUPERSAMPLE_KEY)
+    if t is None:
+        return 1
+    value = float(t.reshape(-1)[0]) if t.numel() == 1 else None
+    if value is None or not value.is_integer() or value < 1 or head_scale % int(value):
+        shown = "shape " + str(tuple(t.shape)) if value is None else repr(value)
+        raise RealBasicVSRError(f"{SUPERSAMPLE_KEY} must be one whole number that divides the head's factor "
+                                f"({head_scale}), got {shown}")
+    return int(value)
 
 
 def sharpen_weight(sd: dict[str, torch.Tensor]) -> float:
@@ -253,8 +274,8 @@ def convert_checkpoint(
             sd[SHARPEN_KEY] = torch.tensor([float(sharpen)])
     model = build_from_state_dict(sd, source=str(path))  # validates before writing anything
     dtype = torch.float16 if half else torch.float32
-    # the sharpening weight stays fp32: it is one number, and fp16 would round it
-    tensors = {k: v.detach().to(torch.float32 if k == SHARPEN_KEY else dtype).contiguous().clone()
+    # the one-number buffers stay fp32: fp16 would round the sharpening weight
+    tensors = {k: v.detach().to(torch.float32 if k in _SCALAR_KEYS else dtype).contiguous().clone()
                for k, v in model.state_dict().items()}
     meta = {"format": "realbasicvsr-generator", "config": json.dumps(infer_config(sd).network_kwargs()), "source": path.name}
     atomic_write(dst, lambda tmp: save_file(tensors, str(tmp), metadata=meta))

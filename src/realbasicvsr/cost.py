@@ -41,7 +41,9 @@ def gflops_per_written_frame(
     c = arch.mid_channels
     clean = _resblocks_macs(3, c, arch.num_cleaning_blocks) + 9 * c * 3
     branch = _resblocks_macs(c + 3, c, arch.num_propagation_blocks)
-    head = _head_macs(c, arch.head_channels, arch.upscale)
+    head = _head_macs(c, arch.head_channels, arch.head_scale)
+    if arch.supersample > 1:  # the average over supersample x supersample blocks of the 3 output channels
+        head += 3 * arch.head_scale ** 2
     if arch.output_sharpen:  # two 7-tap passes over the 3 output channels
         head += 2 * 7 * 3 * arch.upscale ** 2
     window = chunk + context
@@ -72,9 +74,9 @@ def cost_factor(arch: ArchConfig, chunk: int, context: int, frames: int | None) 
 
 def window_bytes(arch: ArchConfig, height: int, width: int, frames: int) -> int:
     """Estimated peak bytes of live tensors for one window (tile) at fp32."""
-    px, s2 = height * width, arch.upscale ** 2
+    px, s2, h2 = height * width, arch.upscale ** 2, arch.head_scale ** 2
     per_frame = px * 4 * (arch.mid_channels + 3 * 2 + 4 * 2 + 3 * s2 * 2)  # feats, lqs, flows, upscaled outputs
-    transient = px * 4 * (arch.head_channels * s2 * 2 + arch.mid_channels * 4)  # head activations, resblock temps
+    transient = px * 4 * (arch.head_channels * h2 * 2 + arch.mid_channels * 4)  # head activations, resblock temps
     return frames * per_frame + transient
 
 

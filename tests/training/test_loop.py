@@ -182,6 +182,24 @@ def test_init_partial_copies_matching_tensors(tmp_path: Path):
     assert "image_cleaning.0.main.0.weight" in same and "basicvsr.backward_resblocks.main.0.weight" in same
 
 
+def test_supersampled_x2_starts_as_the_x4_init_averaged_down_and_trains(tmp_path: Path):
+    from realbasicvsr.training import build_generator
+
+    x4 = build_generator(smoke_config()).eval()
+    torch.save(x4.state_dict(), tmp_path / "x4.pth")
+    settings = ("model.upscale=2", "model.supersample=2", f"model.init={tmp_path / 'x4.pth'}",
+                "model.init_partial=true")
+    x2 = build_generator(smoke_config(*settings)).eval()
+    lq = torch.rand(1, 2, 3, 12, 12)
+    with torch.no_grad():
+        pooled = torch.nn.functional.avg_pool2d(x4(lq).flatten(0, 1), 2).unflatten(0, (1, 2))
+        assert x2(lq).shape == (1, 2, 3, 24, 24) and (x2(lq) - pooled).abs().max() <= 1e-6
+    train(smoke_config(*settings, "train.iterations=1", "train.batch_size=1", "data.clip_length=2"),
+          tmp_path / "w", log=lambda s: None)
+    trained = load_model(tmp_path / "w" / "checkpoints" / "iter_00000001.pth")
+    assert trained.upscale == 2 and trained.basicvsr.head_scale == 4
+
+
 def test_full_disk_leaves_no_half_written_checkpoint(tmp_path: Path, monkeypatch):
     import realbasicvsr.training.checkpoints as ck
 

@@ -102,19 +102,29 @@ class BasicVSRNet(nn.Module):
 
     The result is added to the bilinear x``upscale`` (align_corners=False) of the input frame (x1: the frame
     itself). ``head_channels`` is the head's width (64 in the reference and its released weights).
+
+    ``supersample`` > 1 (not in the reference): the head above is built for ``upscale * supersample`` and its
+    result is averaged over ``supersample`` x ``supersample`` blocks, so the output is x``upscale``. An x2
+    model with an x4 head starts from a trained x4 model's weights (lite x2, MODEL_CARD.md). The factor is
+    stored as a buffer, so a checkpoint carries it.
     """
 
     UPSCALES = (4, 2, 1)
 
     def __init__(self, mid_channels: int = 64, num_blocks: int = 30, upscale: int = 4, head_channels: int = 64,
-                 output_sharpen: float = 0.0) -> None:
+                 output_sharpen: float = 0.0, supersample: int = 1) -> None:
         super().__init__()
         if isinstance(upscale, bool) or not isinstance(upscale, int) or upscale not in self.UPSCALES:
             raise ValueError(f"upscale must be 4, 2 or 1, got {upscale!r}")
+        if (isinstance(supersample, bool) or not isinstance(supersample, int) or supersample < 1
+                or upscale * supersample not in self.UPSCALES):
+            raise ValueError(f"supersample must be 1 or a factor that makes upscale * supersample 4 or 2, "
+                             f"got {supersample!r} with upscale {upscale}")
         if head_channels < 1:
             raise ValueError(f"head_channels must be >= 1, got {head_channels!r}")
         self.mid_channels = mid_channels
         self.upscale = upscale
+        self.head_scale = upscale * supersample  # what the head upsamples by, before the averaging
         self.spynet = SPyNet()
         self.spynet.requires_grad_(False)  # frozen in the reference: gradients still flow through it
         # False: flows are computed without autograd (no gradient from the flow into the cleaning module),
@@ -132,12 +142,12 @@ class BasicVSRNet(nn.Module):
         self.fusion = nn.Conv2d(mid_channels * 2, mid_channels, 1, 1, 0, bias=True)
         self.upsample1: PixelShufflePack | None = None
         self.upsample2: PixelShufflePack | None = None
-        if upscale == 4:
+        if self.head_scale == 4:
             self.upsample1 = PixelShufflePack(mid_channels, mid_channels, 2, upsample_kernel=3)
             self.upsample2 = PixelShufflePack(mid_channels, head_channels, 2, upsample_kernel=3)
-        elif upscale == 2:
+        elif self.head_scale == 2:
             self.upsample1 = PixelShufflePack(mid_channels, head_channels, 2, upsample_kernel=3)
-        self.conv_hr = nn.Conv2d(mid_channels if upscale == 1 else head_channels, head_channels, 3, 1, 1)
+        self.conv_hr = nn.Conv2d(mid_channels if self.head_scale == 1 else head_channels, head_channels, 3, 1, 1)
         self.conv_last = nn.Conv2d(head_channels, 3, 3, 1, 1)
         self.lrelu = nn.LeakyReLU(negative_slope=0.1, inplace=True)
         if not output_sharpen >= 0:  # NaN included
@@ -148,6 +158,10 @@ class BasicVSRNet(nn.Module):
             self.register_buffer("output_sharpen", torch.tensor([float(output_sharpen)]))
         else:
             self.output_sharpen: torch.Tensor | None = None
+        if supersample > 1:
+            self.register_buffer("supersample", torch.tensor([float(supersample)]))
+        else:
+            self.supersample: torch.Tensor | None = None
 
     def _flow_input(self, lrs: torch.Tensor) -> torch.Tensor:
         """The frames SPyNet sees: ``lrs`` itself, or downscaled by ``flow_scale``."""
@@ -196,14 +210,20 @@ class BasicVSRNet(nn.Module):
         return stages + [(self.conv_hr, self.lrelu, 1), (self.conv_last, None, 1)]
 
     def upsample(self, lr: torch.Tensor, feat_backward: torch.Tensor, feat_forward: torch.Tensor) -> torch.Tensor:
-        """The head for one frame: fused features -> residual over the bilinear x``upscale`` of ``lr``.
+        """The head for one frame: fused features -> residual over the bilinear x``head_scale`` of ``lr``,
+        averaged down to x``upscale`` when the model supersamples.
 
         On the CPU in eager inference (``blocks.eager_inference``), frames whose output exceeds
         ``head_strip_pixels`` are computed in horizontal strips (``_head_rows``): the same numbers, but each
         strip's maps stay in cache. GPUs get whole frames (not measured there: no GPU was available).
         """
-        fused = conv_fused(self.fusion, torch.cat([feat_backward, feat_forward], dim=1), self.lrelu)
-        s = self.upscale
+        out = self._head(lr, conv_fused(self.fusion, torch.cat([feat_backward, feat_forward], dim=1), self.lrelu))
+        k = self.head_scale // self.upscale
+        return out if k == 1 else F.avg_pool2d(out, k)
+
+    def _head(self, lr: torch.Tensor, fused: torch.Tensor) -> torch.Tensor:
+        """The head's stages after the fusion, plus the bilinear x``head_scale`` of ``lr``."""
+        s = self.head_scale
         base = lr if s == 1 else F.interpolate(lr, scale_factor=s, mode="bilinear", align_corners=False)
         stages = self._head_stages()
         h, w = fused.shape[-2:]

@@ -23,6 +23,7 @@ class ArchConfig:
     head_channels: int = 64
     interpolation: str = ""
     output_sharpen: float = 0.0  # weight of the fixed output unsharp mask (0: none, as the reference)
+    supersample: int = 1  # > 1: the head is built for upscale * supersample and averaged down (1: the reference)
 
     @property
     def flow(self) -> bool:
@@ -35,6 +36,8 @@ class ArchConfig:
         del kw["interpolation"]
         if not kw["output_sharpen"]:  # the reference's arguments stay as they were
             del kw["output_sharpen"]
+        if kw["supersample"] == 1:
+            del kw["supersample"]
         return kw
 
     def build(self, dynamic_refine_thres: float | None = None) -> nn.Module:
@@ -47,3 +50,8 @@ class ArchConfig:
     @classmethod
     def interpolating(cls, upscale: int, mode: str) -> "ArchConfig":
         return cls(0, 0, 0, upscale, 0, interpolation=mode)
+
+    @property
+    def head_scale(self) -> int:
+        """What the head upsamples by before any averaging (``upscale`` unless the model supersamples)."""
+        return self.upscale * self.supersample

@@ -14,7 +14,8 @@ class RealBasicVSRNet(nn.Module):
 
     ``upscale`` (4, the reference; 2 or 1) and ``head_channels`` (64 in the reference) shape the
     reconstruction head of the inner BasicVSRNet (see there); the cleaning module works at the input size.
-    ``output_sharpen`` > 0 adds a fixed unsharp mask to every output frame (``BasicVSRNet.sharpen``).
+    ``output_sharpen`` > 0 adds a fixed unsharp mask to every output frame (``BasicVSRNet.sharpen``);
+    ``supersample`` > 1 builds the head for ``upscale * supersample`` and averages its output down to x``upscale``.
 
     ``dynamic_refine_thres`` is in 0-255 units: cleaning repeats (at most 3 passes) until the mean
     absolute residue of a pass falls below ``thres / 255``; 255 means exactly one pass.
@@ -33,6 +34,7 @@ class RealBasicVSRNet(nn.Module):
         upscale: int = 4,
         head_channels: int = 64,
         output_sharpen: float = 0.0,
+        supersample: int = 1,
     ) -> None:
         super().__init__()
         self.mid_channels = mid_channels
@@ -43,7 +45,8 @@ class RealBasicVSRNet(nn.Module):
             ResidualBlocksWithInputConv(3, mid_channels, num_cleaning_blocks),
             nn.Conv2d(mid_channels, 3, 3, 1, 1, bias=True),
         )
-        self.basicvsr = BasicVSRNet(mid_channels, num_propagation_blocks, upscale, head_channels, output_sharpen)
+        self.basicvsr = BasicVSRNet(mid_channels, num_propagation_blocks, upscale, head_channels, output_sharpen,
+                                    supersample)
         if is_fix_cleaning:
             self.image_cleaning.requires_grad_(False)
         # In eager inference on the CPU the cleaning runs on groups of frames of at most this many pixels

@@ -26,7 +26,8 @@ CLEANING_TARGETS = ("area", "bicubic")
 
 # The [model] keys that are the network's sizes: the TOML files keep them flat, ModelConfig holds them as
 # an ArchConfig (the one architecture description, models/config.py).
-ARCH_KEYS = ("mid_channels", "num_propagation_blocks", "num_cleaning_blocks", "upscale", "head_channels")
+ARCH_KEYS = ("mid_channels", "num_propagation_blocks", "num_cleaning_blocks", "upscale", "head_channels",
+             "supersample")
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,9 @@ _check = requirement("training")
 def _validate(c: TrainConfig) -> None:
     m, d, l, t, v = c.model, c.data, c.loss, c.train, c.val
     _check(m.upscale in (1, 2, 4), f"model.upscale must be 4, 2 or 1, got {m.upscale}")
+    _check(m.supersample >= 1 and m.arch.head_scale in (1, 2, 4),
+           f"model.supersample must make upscale * supersample 4, 2 or 1, got {m.supersample} with upscale "
+           f"{m.upscale}")
     _check(c.degradations.scale == m.upscale,
            f"degradations.scale ({c.degradations.scale}) must equal model.upscale ({m.upscale})")
     _check(min(m.mid_channels, m.head_channels, m.discriminator_channels) >= 1, "channel counts must be >= 1")
