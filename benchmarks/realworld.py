@@ -106,6 +106,8 @@ SOURCES = (
     Source("cockatoo", "apt:python3-imageio",
            "usr/lib/python3/dist-packages/imageio/resources/images/cockatoo.mp4", "BSD-2-Clause",
            "imageio contributors", "paired", "validation", start=0, shrink=2.0),
+    Source("lego", "apt:python3-hug-doc", "usr/share/doc/python3-hug/examples/streaming_movie_server/movie.mp4",
+           "MIT", "hug examples (Timothy Edmund Crosley)", "paired", "validation", start=30, shrink=1.5),
     Source("demo_qcif", "pypi:iscc-samples==0.6.0", "iscc_samples/files/video/demo.mp4", "CC-BY-4.0",
            "iscc-samples (Titusz Pan, ISCC Foundation); Spiral Sessions", "real", "reported", start=1250,
            centre=(0.55, 0.45)),
