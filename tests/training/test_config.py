@@ -47,6 +47,8 @@ def test_stage2_recipe_numbers():
 def test_x2_and_finetune_configs_load():
     x2 = load_train_config(CONFIGS / "realbasicvsr_wogan_c64b20_x2.toml")
     assert x2.model.upscale == 2 and x2.degradations.scale == 2 and x2.model.init_partial
+    ss = load_train_config(CONFIGS / "lite_x2_supersampled.toml")  # lite x2: lite x4's network, averaged down
+    assert (ss.model.upscale, ss.model.supersample, ss.model.arch.head_scale, ss.degradations.scale) == (2, 2, 4, 2)
     ft = load_train_config(CONFIGS / "finetune_own_videos.toml")
     assert ft.model.init == "realbasicvsr_x4" and ft.data.source == "folder" and ft.uses_gan
 
@@ -74,6 +76,7 @@ def test_set_overrides_parse_toml_values():
         ("train.iterations=1.5", "train.iterations must be an integer"),
         ("data.mirror=1", "data.mirror must be true or false"),
         ("model.upscale=3", "model.upscale must be 4, 2 or 1"),
+        ("model.supersample=3", "model.supersample must make upscale * supersample 4, 2 or 1"),
         ("train.amp=fp8", "train.amp must be one of"),
         ("loss.perceptual_backbone=resnet", "loss.perceptual_backbone must be one of"),
         ("degradations.first.blur.prob=2", "first.blur.prob must be in [0, 1]"),
