@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors.torch import save_file
 
 from realbasicvsr import load_model
 from realbasicvsr.checkpoint import basicsr_basicvsr_to_realbasicvsr, generator_state_dict, read_checkpoint
@@ -121,6 +122,9 @@ def main() -> None:
     ap.add_argument("--alone", action="store_true", help="also score BasicVSR alone (identity cleaning)")
     ap.add_argument("--recipes", nargs="*", default=list(RECIPES), choices=list(RECIPES))
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--save", type=Path, default=None,
+                    help="write each composed model (BasicVSR behind a cleaning) to DIR/<label>.safetensors and stop, "
+                         "e.g. for `realworld.py run --models DIR/<label>.safetensors`")
     args = ap.parse_args()
     torch.manual_seed(0)
     models: dict[str, object] = {"bicubic": None}
@@ -133,6 +137,13 @@ def main() -> None:
         models[Path(ckpt).stem] = basicvsr_behind(cleaning, blocks)
     if args.zoo:
         models["realbasicvsr_basicvsr_x4"] = load_model("realbasicvsr_basicvsr_x4")
+    if args.save is not None:
+        args.save.mkdir(parents=True, exist_ok=True)
+        for label, model in models.items():
+            if model is not None:
+                save_file(model.state_dict(), str(args.save / f"{label}.safetensors"))
+                print(f"wrote {args.save / f'{label}.safetensors'}")
+        return
     data = clips(args.manifest)
     results: dict[str, dict[str, dict[str, float]]] = {}
     for recipe in args.recipes:

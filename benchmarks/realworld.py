@@ -360,13 +360,13 @@ def _label(model: str) -> str:
     return Path(model).stem if Path(model).suffix else model
 
 
-def upscale_sets(sets: Path, outs: Path, model: str, recipes: bool = True) -> dict:
+def upscale_sets(sets: Path, outs: Path, model: str, recipes: bool = True, real: bool = True) -> dict:
     """Upscale the real clips (timed) and every paired recipe of the model's scale into ``outs/<label>``."""
     scale, upscale = load_upscaler(model)
     root = outs / _label(model)
     shutil.rmtree(root, ignore_errors=True)
     seconds, frames = 0.0, 0
-    if (sets / "real").is_dir():
+    if real and (sets / "real").is_dir():
         for name, path in find_clips(sets / "real"):
             lq = [f for _, f in read_clip(path, None)]
             t0 = time.perf_counter()
@@ -482,22 +482,22 @@ def tables(rows: list[dict]) -> str:
 
 
 def run(cache: Path, split: str, models: list[str], sheet_dir: Path | None, json_path: Path | None,
-        real_only: bool = False) -> list[dict]:
+        real_only: bool = False, paired_only: bool = False) -> list[dict]:
     """Upscale and score every model on ``cache/sets/<split>``; print the tables; returns the rows."""
     sets, outs = cache / "sets" / split, cache / "out" / split
     if not sets.is_dir():
         raise SystemExit(f"no sets in {sets}: run `prepare --split {split}` first (after `fetch`)")
     rows = []
     for m in models:
-        rows.append(upscale_sets(sets, outs, m, recipes=not real_only))
+        rows.append(upscale_sets(sets, outs, m, recipes=not real_only, real=not paired_only))
         print(f"upscaled {rows[-1]['model']} (x{rows[-1]['scale']}): {rows[-1]['s_per_frame']:.3f} s/frame", flush=True)
     for s in sorted({r["scale"] for r in rows}):  # invented texture and the deltas need bicubic at each scale
         if not any(r["model"] == f"bicubic_x{s}" for r in rows):
-            rows.append(upscale_sets(sets, outs, f"bicubic_x{s}", recipes=not real_only))
+            rows.append(upscale_sets(sets, outs, f"bicubic_x{s}", recipes=not real_only, real=not paired_only))
     rows.sort(key=lambda r: (-r["scale"], r["model"] != f"bicubic_x{r['scale']}"))  # stable: the given order
     rows = [score(sets, outs, r) for r in rows]
     print(tables(rows))
-    if sheet_dir is not None:
+    if sheet_dir is not None and not paired_only:
         for path in sheets(sets, outs, rows, sheet_dir):
             print(f"sheet: {path}")
     if json_path is not None:
@@ -525,6 +525,8 @@ def main(argv: list[str] | None = None) -> None:
     r.add_argument("--json", type=Path, default=None)
     r.add_argument("--real-only", action="store_true",
                    help="only the real clips (no paired recipes): for slow models such as realesrgan_x4plus")
+    r.add_argument("--paired-only", action="store_true",
+                   help="only the paired recipes (no real clips, no sheets): a quick check of many checkpoints")
     r.add_argument("--smoke", action="store_true", help="tiny generated clips instead of fetched ones (no network)")
     args = ap.parse_args(argv)
     if args.cmd == "fetch":
@@ -535,7 +537,10 @@ def main(argv: list[str] | None = None) -> None:
         split = "smoke" if args.smoke else args.split
         if args.smoke:
             smoke_sets(args.cache / "sets" / split)
-        run(args.cache, split, args.models, args.sheets or args.cache / "sheets" / split, args.json, args.real_only)
+        if args.real_only and args.paired_only:
+            raise SystemExit("--real-only and --paired-only exclude each other")
+        run(args.cache, split, args.models, args.sheets or args.cache / "sheets" / split, args.json, args.real_only,
+            args.paired_only)
 
 
 if __name__ == "__main__":

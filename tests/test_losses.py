@@ -453,7 +453,7 @@ def test_gan_loss_against_hand_computed_bce():
     torch.testing.assert_close(x.grad, (torch.sigmoid(logits) - 1) / 3)
 
 
-def test_cleaning_target_is_block_means_and_pixel_loss_is_l1():
+def test_cleaning_target_is_block_means_and_pixel_loss_is_l1_or_mse():
     gt = torch.rand(2, 3, 3, 8, 12, generator=torch.Generator().manual_seed(6))
     target = cleaning_target(gt, 4)
     assert target.shape == (2, 3, 3, 2, 3)
@@ -464,3 +464,4 @@ def test_cleaning_target_is_block_means_and_pixel_loss_is_l1():
 
     a, b = torch.tensor([1.0, -2.0, 3.0]), torch.tensor([0.0, 0.0, 1.0])
     assert pixel_loss(a, b).item() == pytest.approx(5 / 3)
+    assert pixel_loss(a, b, "mse").item() == pytest.approx(9 / 3)

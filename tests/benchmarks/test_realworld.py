@@ -65,3 +65,17 @@ def test_smoke_run(tmp_path, brisque_home, capsys):
     assert "| realbasicvsr_lite_x2 | x2 |" in text and "- realbasicvsr_lite_x2 (x2): " in text
     sheet = read_image(tmp_path / "cache" / "sheets" / "smoke" / "gen_real_x2.png")
     assert sheet.shape[1] > 4 * 256  # LQ and three models, each the whole 128-px output at 2x zoom
+
+
+def test_smoke_run_paired_only_scores_the_recipes_and_skips_real_clips_and_sheets(tmp_path, capsys):
+    out = tmp_path / "results.json"
+    realworld.main(["run", "--smoke", "--paired-only", "--cache", str(tmp_path / "cache"), "--json", str(out),
+                    "--models", "lanczos_x2"])
+    rows = {r["model"]: r for r in json.loads(out.read_text())}
+    assert list(rows) == ["bicubic_x2", "lanczos_x2"]
+    assert set(rows["lanczos_x2"]["paired"]) == set(realworld.RECIPES) and rows["lanczos_x2"]["real"] == {}
+    assert not (tmp_path / "cache" / "out" / "smoke" / "lanczos_x2" / "real").exists()
+    assert not (tmp_path / "cache" / "sheets").exists()
+    assert "| lanczos_x2 | x2 |" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="exclude each other"):
+        realworld.main(["run", "--smoke", "--paired-only", "--real-only", "--cache", str(tmp_path / "cache")])

@@ -77,6 +77,7 @@ def test_set_overrides_parse_toml_values():
         ("data.mirror=1", "data.mirror must be true or false"),
         ("model.upscale=3", "model.upscale must be 4, 2 or 1"),
         ("model.supersample=3", "model.supersample must make upscale * supersample 4, 2 or 1"),
+        ("loss.pixel_criterion=l2", "loss.pixel_criterion must be one of l1, mse"),
         ("train.amp=fp8", "train.amp must be one of"),
         ("loss.perceptual_backbone=resnet", "loss.perceptual_backbone must be one of"),
         ("degradations.first.blur.prob=2", "first.blur.prob must be in [0, 1]"),

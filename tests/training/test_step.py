@@ -55,6 +55,21 @@ def test_overfits_one_clip(scale: int):
     assert out.shape == (1, 3, 3, 32, 32) and batch[0].shape[-1] * scale == 32
 
 
+def test_mse_pixel_criterion_is_the_mean_squared_error_of_the_output_and_leaves_the_cleaning_loss_l1():
+    torch.manual_seed(0)
+    g = RealBasicVSRNet(8, 1, 1, upscale=2, head_channels=8)
+    models = Models(g, torch.optim.Adam(g.parameters()))
+    lq, gt, _ = _clip(2)
+    with torch.no_grad():
+        out, clean = g(lq, return_lqs=True)
+    logs = training_step(models, (lq, gt, gt), smoke_config("model.upscale=2", "loss.pixel_criterion=mse"))
+    assert logs["pixel"] == pytest.approx(float(((out - gt) ** 2).mean()), rel=1e-5)
+    assert logs["cleaning"] == pytest.approx(float((clean - F.interpolate(gt[0], scale_factor=0.5, mode="area"))
+                                                   .abs().mean()), rel=1e-5)
+    l1 = training_step(models, (lq, gt, gt), smoke_config("model.upscale=2"))["pixel"]
+    assert l1 == pytest.approx(float((out - gt).abs().mean()), rel=1e-5) and l1 > 2 * logs["pixel"]
+
+
 def _write_vgg19(path: Path) -> None:
     """VGG19 weights with torchvision's parameter names (random: what matters is the plumbing)."""
     torch.manual_seed(1)

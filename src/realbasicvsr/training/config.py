@@ -22,6 +22,7 @@ AMP_MODES = ("none", "bf16", "fp16")
 LR_SCHEDULES = ("constant", "cosine")
 PERCEPTUAL_BACKBONES = ("vgg19", "efficientnet_lite0")
 CLEANING_TARGETS = ("area", "bicubic")
+PIXEL_CRITERIA = ("l1", "mse")
 
 
 # The [model] keys that are the network's sizes: the TOML files keep them flat, ModelConfig holds them as
@@ -86,6 +87,8 @@ class LossConfig:
 
     pixel_weight: float = 1.0
     cleaning_weight: float = 1.0
+    # The output's pixel loss: "l1" (the recipe) or "mse" (what PSNR measures); the cleaning loss stays L1
+    pixel_criterion: str = "l1"
     # How the cleaning loss's target is made from the GT: "area" (the recipe) or "bicubic" (antialiased: what
     # BasicSR's BasicVSR REDS4/BI weights were trained to take, for a cleaning module in front of them)
     cleaning_target: str = "area"
@@ -188,6 +191,8 @@ def _validate(c: TrainConfig) -> None:
            and d.synthetic_size >= d.lq_size * m.upscale,
            "synthetic clips must hold at least clip_length frames of at least lq_size * upscale pixels")
     _check(min(l.pixel_weight, l.cleaning_weight, l.perceptual_weight, l.gan_weight) >= 0, "loss weights must be >= 0")
+    _check(l.pixel_criterion in PIXEL_CRITERIA,
+           f"loss.pixel_criterion must be one of {', '.join(PIXEL_CRITERIA)}, got {l.pixel_criterion!r}")
     _check(l.cleaning_target in CLEANING_TARGETS,
            f"loss.cleaning_target must be one of {', '.join(CLEANING_TARGETS)}, got {l.cleaning_target!r}")
     _check(not t.cleaning_only or (l.cleaning_weight > 0 and l.perceptual_weight == 0 and l.gan_weight == 0),

@@ -9,12 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from ..errors import RealBasicVSRError
-from ..losses import GANLoss, PerceptualLoss, cleaning_target
+from ..losses import GANLoss, PerceptualLoss, cleaning_target, pixel_loss
 from . import distributed
 from .config import TrainConfig
 from .ema import EMA
@@ -62,7 +61,7 @@ def training_step(models: Models, batch: tuple[torch.Tensor, ...], config: Train
     if config.train.cleaning_only:  # the cleaning module alone: no flow, no propagation, no head
         with autocast():
             clean, _ = unwrap(g).clean(lq)
-            losses["cleaning"] = loss_cfg.cleaning_weight * F.l1_loss(clean.float(), target)
+            losses["cleaning"] = loss_cfg.cleaning_weight * pixel_loss(clean.float(), target)
         _backward(losses["cleaning"] * scale_by, models.scalers.get("generator"))
         logs = {"cleaning": float(losses["cleaning"].detach())}
         if not math.isfinite(logs["cleaning"]):
@@ -71,8 +70,8 @@ def training_step(models: Models, batch: tuple[torch.Tensor, ...], config: Train
     with autocast():
         out, clean = g(lq, return_lqs=True)
         out32, clean32 = out.float(), clean.float()
-        losses["pixel"] = loss_cfg.pixel_weight * F.l1_loss(out32, gt_sharp)
-        losses["cleaning"] = loss_cfg.cleaning_weight * F.l1_loss(clean32, target)
+        losses["pixel"] = loss_cfg.pixel_weight * pixel_loss(out32, gt_sharp, loss_cfg.pixel_criterion)
+        losses["cleaning"] = loss_cfg.cleaning_weight * pixel_loss(clean32, target)
         frames = out.flatten(0, 1)
         if models.perceptual is not None:
             losses["perceptual"] = models.perceptual(frames.float(), gt_sharp.flatten(0, 1))
