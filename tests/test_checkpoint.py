@@ -344,21 +344,33 @@ def test_output_sharpen_is_an_unsharp_mask_of_every_output_frame_and_travels_wit
         RealBasicVSRNet(8, 1, 1, output_sharpen=-1)
 
 
-@pytest.mark.parametrize("value", [[-1.0], [float("nan")], [float("inf")], [1.0, 2.0]])
-def test_a_bad_output_sharpen_value_is_a_one_line_error_in_the_api_and_the_cli(tmp_path, capsys, value):
+# one-number buffers a checkpoint carries: (key, the network that has one, the error's words)
+_SCALARS = {
+    "output_sharpen": (lambda: RealBasicVSRNet(8, 1, 1, head_channels=8, output_sharpen=1.0),
+                       "output_sharpen must be one finite number >= 0"),
+    "supersample": (lambda: RealBasicVSRNet(8, 1, 1, upscale=2, head_channels=8, supersample=2),
+                    "supersample must be one whole number"),
+}
+
+
+@pytest.mark.parametrize("key, value", [("output_sharpen", v) for v in ([-1.0], [float("nan")], [float("inf")],
+                                                                          [1.0, 2.0])]
+                         + [("supersample", v) for v in ([3.0], [1.5], [0.0], [2.0, 2.0])])
+def test_a_bad_scalar_buffer_is_a_one_line_error_in_the_api_and_the_cli(tmp_path, capsys, key, value):
     from realbasicvsr.cli import main
 
-    sd = RealBasicVSRNet(8, 1, 1, head_channels=8, output_sharpen=1.0).state_dict()
-    sd["basicvsr.output_sharpen"] = torch.tensor(value)
+    build, message = _SCALARS[key]
+    sd = build().state_dict()
+    sd[f"basicvsr.{key}"] = torch.tensor(value)
     save_file(sd, str(tmp_path / "bad.safetensors"))
-    with pytest.raises(RealBasicVSRError, match="basicvsr.output_sharpen must be one finite number >= 0"):
+    with pytest.raises(RealBasicVSRError, match=f"basicvsr.{message}"):
         load_model(tmp_path / "bad.safetensors")
     sample = Path(__file__).resolve().parents[1] / "assets" / "sample.mp4"
     out = tmp_path / "out.mp4"
     assert main(["upscale", str(sample), "-o", str(out), "--model", str(tmp_path / "bad.safetensors"),
                  "--no-progress"]) != 0
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "output_sharpen must be one finite number" in err[0]
+    assert len(err) == 1 and message in err[0]
     assert not out.exists()
 
 
@@ -444,21 +456,3 @@ def test_supersample_travels_with_the_checkpoint_and_fp16_keeps_it_exact(tmp_pat
         assert f.get_tensor("basicvsr.supersample").dtype == torch.float32
         assert json.loads(f.metadata()["config"])["supersample"] == 2
     assert load_model(half).upscale == 2 and load_model(half).basicvsr.head_scale == 4
-
-
-@pytest.mark.parametrize("value", [[3.0], [1.5], [0.0], [2.0, 2.0]])
-def test_a_bad_supersample_value_is_a_one_line_error_in_the_api_and_the_cli(tmp_path, capsys, value):
-    from realbasicvsr.cli import main
-
-    sd = RealBasicVSRNet(8, 1, 1, upscale=2, head_channels=8, supersample=2).state_dict()
-    sd["basicvsr.supersample"] = torch.tensor(value)
-    save_file(sd, str(tmp_path / "bad.safetensors"))
-    with pytest.raises(RealBasicVSRError, match="basicvsr.supersample must be one whole number"):
-        load_model(tmp_path / "bad.safetensors")
-    sample = Path(__file__).resolve().parents[1] / "assets" / "sample.mp4"
-    out = tmp_path / "out.mp4"
-    assert main(["upscale", str(sample), "-o", str(out), "--model", str(tmp_path / "bad.safetensors"),
-                 "--no-progress"]) != 0
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "supersample must be one whole number" in err[0]
-    assert not out.exists()
