@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Callable
 
@@ -11,6 +12,14 @@ import torch
 from testdata import SMALL_WEIGHTS, require_calibration_dir
 
 from realbasicvsr.models import RealBasicVSRNet, UNetDiscriminatorWithSpectralNorm
+
+# One compute thread per test process (and, through the environment, per CLI subprocess a test starts):
+# `scripts/test.sh` runs two pytest workers, one per core. Several threads per process on shared cores
+# stall at every parallel region whenever another process holds a core: measured here with one busy
+# process beside it, tests/training/test_step.py::test_overfits_one_clip[4] took 173 s with 2 threads
+# and 7.9 s with one.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
 @pytest.fixture(scope="session")

@@ -21,12 +21,6 @@ from realbasicvsr.inference import EngineOptions, OutputOptions, Upscaler, upsca
 CLI = [sys.executable, "-m", "realbasicvsr", "upscale"]
 
 
-def _env():
-    env = dict(os.environ)
-    env.setdefault("OMP_NUM_THREADS", "2")
-    return env
-
-
 def test_interrupt_then_resume_equals_uninterrupted(tmp_path, capsys, monkeypatch):
     src = write_video(tmp_path / "in.mp4", 30)
     out = tmp_path / "out.mp4"
@@ -160,7 +154,7 @@ def _growth_mb(short, long, out_dir) -> tuple[float, float]:
         f"last = held_at_end({str(long)!r}, {str(out_dir / 'long_x4.mp4')!r})\n"
         "print(*first, *last)\n"
     )
-    res = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True, text=True, check=True)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     traced0, heap0, traced1, heap1 = map(float, res.stdout.split())
     print(f"at the end of the short clip: {traced0:.2f} MB traced, {heap0:.1f} MB heap; at the end of the long "
           f"one: {traced1 - traced0:+.2f} and {heap1 - heap0:+.1f} MB")
