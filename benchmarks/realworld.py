@@ -10,7 +10,8 @@ that share no code with the training pipeline; every model side by side at its s
        python benchmarks/realworld.py prepare --cache data/realworld --split reported
 
 3. Upscale and score (``bicubic_x4``/``lanczos_x4``/``bicubic_x2``/``lanczos_x2`` are the baselines;
-   zoo names or checkpoint files; ``realesrgan_x4plus`` as in ``lite_quality.py``)::
+   zoo names or checkpoint files, ``NAME+ensN`` for one with ``--ensemble N``; ``realesrgan_x4plus`` as in
+   ``lite_quality.py``)::
 
        python benchmarks/realworld.py run --cache data/realworld --split reported \
            --models bicubic_x4 lanczos_x4 realbasicvsr_lite_x4 bicubic_x2 lanczos_x2 realbasicvsr_lite_x2
@@ -344,8 +345,16 @@ def _lanczos(frames: list[np.ndarray], scale: int) -> list[np.ndarray]:
     return [cv2.resize(f, (f.shape[1] * scale, f.shape[0] * scale), interpolation=cv2.INTER_LANCZOS4) for f in frames]
 
 
+def split_ensemble(model: str) -> tuple[str, int]:
+    """``name+ensN`` -> (name, N): the model averaged over N orientations, as ``upscale --ensemble N``."""
+    base, sep, n = model.rpartition("+ens")
+    return (base, int(n)) if sep and n.isdigit() else (model, 1)
+
+
 def load_upscaler(model: str) -> tuple[int, Callable[[list[np.ndarray]], list[np.ndarray]]]:
-    """(scale, frames -> upscaled frames) for a baseline name, ``realesrgan_x4plus``, a zoo name or a file."""
+    """(scale, frames -> upscaled frames) for a baseline name, ``realesrgan_x4plus``, a zoo name or a file
+    (these two with an optional ``+ensN``)."""
+    model, ensemble = split_ensemble(model)
     for base, fn in (("bicubic_x", _bicubic), ("lanczos_x", _lanczos)):
         if model.startswith(base):
             scale = int(model[len(base):])
@@ -353,11 +362,12 @@ def load_upscaler(model: str) -> tuple[int, Callable[[list[np.ndarray]], list[np
     if model == "realesrgan_x4plus":
         return 4, _realesrgan_x4plus()
     net = load_model(model)
-    return net.upscale, Upscaler(net, EngineOptions(device="cpu", precision="fp32"))
+    return net.upscale, Upscaler(net, EngineOptions(device="cpu", precision="fp32", ensemble=ensemble))
 
 
 def _label(model: str) -> str:
-    return Path(model).stem if Path(model).suffix else model
+    model, ensemble = split_ensemble(model)
+    return (Path(model).stem if Path(model).suffix else model) + (f"+ens{ensemble}" if ensemble > 1 else "")
 
 
 def upscale_sets(sets: Path, outs: Path, model: str, recipes: bool = True, real: bool = True) -> dict:
@@ -519,7 +529,8 @@ def main(argv: list[str] | None = None) -> None:
             p.add_argument("--split", choices=("validation", "reported"), default="reported")
     r = sub.choices["run"]
     r.add_argument("--models", nargs="+", default=DEFAULT_MODELS,
-                   help="baselines (bicubic_x4, lanczos_x2, ...), zoo names, checkpoint files, realesrgan_x4plus")
+                   help="baselines (bicubic_x4, lanczos_x2, ...), zoo names, checkpoint files, realesrgan_x4plus; "
+                   "NAME+ensN averages a zoo model or file over N orientations (upscale --ensemble N)")
     r.add_argument("--sheets", type=Path, default=None,
                    help="write the comparison sheets here (default: cache/sheets/<split>)")
     r.add_argument("--json", type=Path, default=None)

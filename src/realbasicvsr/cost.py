@@ -80,15 +80,15 @@ def window_bytes(arch: ArchConfig, height: int, width: int, frames: int) -> int:
     return frames * per_frame + transient
 
 
-def output_bytes(height: int, width: int, frames: int, scale: int = 4) -> int:
+def output_bytes(height: int, width: int, frames: int, scale: int = 4, ensemble: int = 1) -> int:
     """Full-size buffers of one window that tiling cannot shrink: the x``scale`` float result of its ``frames``
-    written frames and their uint8 copy."""
-    return frames * scale * scale * height * width * 3 * (4 + 1)
+    written frames and their uint8 copy (with a self-ensemble, also the float sum of its orientations)."""
+    return frames * scale * scale * height * width * 3 * (4 + 1 + (4 if ensemble > 1 else 0))
 
 
 def fit_window(
     arch: ArchConfig, height: int, width: int, chunk: int, overlap: int, budget_bytes: int,
-    tile: int, tile_overlap: int, *, auto_chunk: bool, auto_tile_size: bool,
+    tile: int, tile_overlap: int, *, auto_chunk: bool, auto_tile_size: bool, ensemble: int = 1,
 ) -> tuple[int, int]:
     """(tile, chunk) for a frame size: with ``auto_chunk`` the chunk shrinks until the window's full-size
     outputs take at most half the budget, but not below ``overlap`` (context frames would then cost
@@ -96,10 +96,10 @@ def fit_window(
     model's working set fits what is left."""
     if auto_chunk:
         floor = max(1, overlap)
-        while chunk > floor and output_bytes(height, width, chunk, arch.upscale) > budget_bytes // 2:
+        while chunk > floor and output_bytes(height, width, chunk, arch.upscale, ensemble) > budget_bytes // 2:
             chunk -= 1
     if auto_tile_size and not tile:
-        rest = budget_bytes - output_bytes(height, width, chunk, arch.upscale)
+        rest = budget_bytes - output_bytes(height, width, chunk, arch.upscale, ensemble)
         tile = auto_tile(arch, height, width, chunk + overlap, max(rest, budget_bytes // 4), tile_overlap)
     return tile, chunk
 

@@ -70,9 +70,10 @@ def test_smoke_run(tmp_path, brisque_home, capsys):
 def test_smoke_run_paired_only_scores_the_recipes_and_skips_real_clips_and_sheets(tmp_path, capsys):
     out = tmp_path / "results.json"
     realworld.main(["run", "--smoke", "--paired-only", "--cache", str(tmp_path / "cache"), "--json", str(out),
-                    "--models", "lanczos_x2"])
+                    "--models", "lanczos_x2", "realbasicvsr_lite_x2+ens2"])
     rows = {r["model"]: r for r in json.loads(out.read_text())}
-    assert list(rows) == ["bicubic_x2", "lanczos_x2"]
+    assert list(rows) == ["bicubic_x2", "lanczos_x2", "realbasicvsr_lite_x2+ens2"]
+    assert (tmp_path / "cache" / "out" / "smoke" / "realbasicvsr_lite_x2+ens2" / "paired" / "film").is_dir()
     assert set(rows["lanczos_x2"]["paired"]) == set(realworld.RECIPES) and rows["lanczos_x2"]["real"] == {}
     assert not (tmp_path / "cache" / "out" / "smoke" / "lanczos_x2" / "real").exists()
     assert not (tmp_path / "cache" / "sheets").exists()

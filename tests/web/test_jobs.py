@@ -90,6 +90,11 @@ def test_model_that_cannot_be_loaded(sandbox, monkeypatch):
             png = s.request("GET", f"/api/jobs/{job_id}/preview/{image}.png?token={s.token}", token=False)
             assert png.status == 200 and png.headers["content-type"] == "image/png"
             assert (int.from_bytes(png.body[16:20], "big"), int.from_bytes(png.body[20:24], "big")) == size
+        # the page's self-ensemble setting: 1, 2, 4 or 8 orientations, anything else a one-line 422
+        bad = s.request("POST", f"/api/jobs/{job_id}/preview", {"model": "bicubic", "ensemble": 3})
+        assert bad.status == 422 and "ensemble" in bad.json()["error"] and "\n" not in bad.json()["error"]
+        ens = s.request("POST", f"/api/jobs/{job_id}/preview", {"model": "bicubic", "ensemble": 2}).json()
+        assert (ens["width"], ens["height"], ens["frame"]) == (640, 480, 12)
         s.request("POST", f"/api/jobs/{job_id}/start", {"model": "bicubic"})
         done = wait_for(lambda: (j := s.job(job_id))["status"] not in ("queued", "running") and j, 300, "the run")
         assert done["status"] == "done" and done["result"]["resumed_frames"] == 0 and done["error"] == ""

@@ -69,17 +69,18 @@ def _job(src: FrameSource, out: Path, settings: UpscaleSettings, arch: ArchConfi
     context = min(eng.overlap, max(0, (n or chunk + eng.overlap) - chunk))
     th, tw = (min(eng.tile, h), min(eng.tile, w)) if eng.tile else (h, w)
     tiles = len(tile_starts(h, eng.tile, eng.tile_overlap)) * len(tile_starts(w, eng.tile, eng.tile_overlap)) if eng.tile else 1
-    gf = gflops_per_written_frame(arch, th, tw, chunk, context) * tiles
+    gf = gflops_per_written_frame(arch, th, tw, chunk, context) * tiles * eng.ensemble
     if (tw, th) not in speeds:
         speeds[(tw, th)] = calibrate.model_speed(arch, replace(engine, tile=0), (tw, th))
     speed, setup = speeds[(tw, th)]
     shapes = min(2, -(-(n or 1) // chunk))  # the first window's shape, and the last one's if shorter
     secs = (gf / speed + calibrate.io_seconds_per_frame(src, kind, (ow, oh), o)) * (n or 0) + setup * shapes
-    mem = (window_bytes(arch, th, tw, chunk + context) + output_bytes(h, w, chunk, arch.upscale)) / 2**30
+    mem = (window_bytes(arch, th, tw, chunk + context) + output_bytes(h, w, chunk, arch.upscale, eng.ensemble)) / 2**30
     rate = f"{float(src.rate):.3f} fps" if src.kind == "video" else f"{float(src.rate):g} fps (frames)"
     lines = [
         f"{src.path} -> {out} [{kind}]: {n if n is not None else '?'} frames {w}x{h} -> {ow}x{oh}, {rate}; "
         f"chunks of {eng.chunk_frames}; {'tiles ' + str(eng.tile) + 'px' if eng.tile else 'no tiling'}; "
+        f"{f'self-ensemble of {eng.ensemble}; ' if eng.ensemble > 1 else ''}"
         f"~{gf:.0f} GFLOP/frame, ~{mem:.1f} GiB per window, ~{format_duration(secs)}"
     ]
     warning = chunk_cost_warning(arch, eng, n)

@@ -109,7 +109,7 @@ def fit_engine(settings: UpscaleSettings, arch: ArchConfig, size: tuple[int, int
     eng = settings.engine
     tile, chunk = fit_window(
         arch, size[1], size[0], eng.chunk_frames, eng.overlap, default_memory_budget(device_type), eng.tile,
-        eng.tile_overlap, auto_chunk=settings.auto_chunk, auto_tile_size=settings.auto_tile,
+        eng.tile_overlap, auto_chunk=settings.auto_chunk, auto_tile_size=settings.auto_tile, ensemble=eng.ensemble,
     )
     return replace(eng, tile=tile, chunk_frames=chunk)
 

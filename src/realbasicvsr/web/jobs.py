@@ -45,6 +45,7 @@ class JobSettings(BaseModel):
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     crf: int = Field(18, ge=0, le=51)
     chunk_frames: int | None = Field(None, ge=1, le=1000)  # None: 24, fewer when frames are very large
+    ensemble: Literal[1, 2, 4, 8] = 1  # orientations averaged (upscale --ensemble)
 
     @field_validator("model")
     @classmethod

@@ -111,7 +111,7 @@ def _upscale_settings(settings: JobSettings, output: OutputOptions | None = None
     return UpscaleSettings(
         model=settings.model,
         engine=EngineOptions(precision=settings.precision, outscale=settings.outscale,
-                             chunk_frames=settings.chunk_frames or DEFAULT_CHUNK_FRAMES),
+                             chunk_frames=settings.chunk_frames or DEFAULT_CHUNK_FRAMES, ensemble=settings.ensemble),
         output=output or OutputOptions(crf=settings.crf, progress=False),
         auto_chunk=settings.chunk_frames is None,
     )

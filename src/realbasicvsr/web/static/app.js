@@ -82,13 +82,14 @@ function settings() {
     precision: $("precision").value,
     crf: Number($("crf").value),
     chunk_frames: chunk ? Number(chunk) : null,
+    ensemble: Number($("ensemble").value),
   };
 }
 
 function describeSettings(s) {
   if (!s) return "";
   const scale = s.outscale ? `x${s.outscale}` : "own scale";
-  return `${s.model}, ${scale}, ${s.precision}, CRF ${s.crf}${s.chunk_frames ? `, chunks of ${s.chunk_frames}` : ""}`;
+  return `${s.model}, ${scale}, ${s.precision}, CRF ${s.crf}${s.chunk_frames ? `, chunks of ${s.chunk_frames}` : ""}${s.ensemble > 1 ? `, ensemble of ${s.ensemble}` : ""}`;
 }
 
 async function loadModels() {
