@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from upscale_media import SMALL_WEIGHTS, frame, write_frames
+from upscale_media import SMALL_WEIGHTS, crash_in_window, frame, write_frames
 
 from realbasicvsr import load_model
 from realbasicvsr.cli import main
@@ -69,16 +69,8 @@ def test_cli_ensemble_writes_the_api_result_resumes_exactly_and_refuses_a_bad_si
     out = tmp_path / "out"
     args = ["upscale", str(src), "-o", str(out), "--model", str(SMALL_WEIGHTS), "--no-progress",
             "--chunk-frames", "3", "--overlap", "2", "--ensemble", "2"]
-    window, calls = Upscaler.window, []
-
-    def crash_in_second_window(self, *a, **k):
-        calls.append(1)
-        if len(calls) == 2:
-            raise RuntimeError("simulated crash")
-        return window(self, *a, **k)
-
     with monkeypatch.context() as m:
-        m.setattr(Upscaler, "window", crash_in_second_window)
+        m.setattr(Upscaler, "window", crash_in_window(2))
         with pytest.raises(RuntimeError, match="simulated"):
             main(args)
     assert not out.exists()

@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 from safetensors import safe_open
-from upscale_media import SMALL_WEIGHTS, decode, write_video
+from upscale_media import SMALL_WEIGHTS, crash_in_window, decode, write_video
 
 from realbasicvsr import load_model
 from realbasicvsr.cli import main
@@ -85,17 +85,8 @@ def test_resume_refuses_other_settings_and_names_them(tmp_path, capsys, monkeypa
     src = write_video(tmp_path / "in.mp4", 9, audio=False)
     out = tmp_path / "out.mp4"
     args = ["upscale", str(src), "-o", str(out), "--model", str(SMALL_WEIGHTS), "--no-progress", "--overlap", "2"]
-    calls = []
-    window = Upscaler.window
-
-    def crash_in_second_window(self, *a, **k):
-        calls.append(1)
-        if len(calls) == 2:
-            raise RuntimeError("simulated crash")
-        return window(self, *a, **k)
-
     with monkeypatch.context() as m:
-        m.setattr(Upscaler, "window", crash_in_second_window)
+        m.setattr(Upscaler, "window", crash_in_window(2))
         with pytest.raises(RuntimeError, match="simulated"):
             main([*args, "--chunk-frames", "3"])
     work = tmp_path / ".out.mp4.realbasicvsr-work"

@@ -1,4 +1,4 @@
-"""Generated test media: smooth moving frames, H.264/AAC videos, frame folders."""
+"""Generated test media: smooth moving frames, H.264/AAC videos, frame folders; a crash at a known window."""
 
 from __future__ import annotations
 
@@ -11,8 +11,22 @@ import numpy as np
 from synthetic_frames import frame  # also imported from here by the upscaling tests
 from testdata import SMALL_WEIGHTS  # also imported from here by the upscaling tests
 
+from realbasicvsr.inference import Upscaler
 from realbasicvsr.io import write_image
 
+
+def crash_in_window(n: int):
+    """A stand-in for ``Upscaler.window`` that raises in its ``n``-th call, like a crash in the middle of a job
+    (install it with ``monkeypatch.setattr(Upscaler, "window", ...)``)."""
+    window, calls = Upscaler.window, []
+
+    def crashing(self, *a, **k):
+        calls.append(1)
+        if len(calls) == n:
+            raise RuntimeError("simulated crash")
+        return window(self, *a, **k)
+
+    return crashing
 
 
 def write_video(
