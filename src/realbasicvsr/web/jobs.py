@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ..atomic import write_text_atomic
 from ..errors import RealBasicVSRError
 from ..hub import MODEL_ZOO
+from ..inference.engine import ENSEMBLE_SIZES
 
 JOB_ID = re.compile(r"[0-9a-f]{16}")
 STOP_GRACE_S = 20.0  # how long a worker may take to stop cleanly before it is killed
@@ -45,7 +46,7 @@ class JobSettings(BaseModel):
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     crf: int = Field(18, ge=0, le=51)
     chunk_frames: int | None = Field(None, ge=1, le=1000)  # None: 24, fewer when frames are very large
-    ensemble: Literal[1, 2, 4, 8] = 1  # orientations averaged (upscale --ensemble)
+    ensemble: int = 1  # orientations averaged (upscale --ensemble)
 
     @field_validator("model")
     @classmethod
@@ -54,6 +55,13 @@ class JobSettings(BaseModel):
         if name not in MODEL_ZOO:
             raise ValueError(f"unknown model {name!r} (choose from {', '.join(MODEL_ZOO)})")
         return name
+
+    @field_validator("ensemble")
+    @classmethod
+    def _ensemble_size(cls, n: int) -> int:
+        if n not in ENSEMBLE_SIZES:  # the engine's sizes, checked here too so a bad one is a 422, not a failed job
+            raise ValueError(f"ensemble must be one of {', '.join(map(str, ENSEMBLE_SIZES))}")
+        return n
 
 
 class JobStateError(RealBasicVSRError):
