@@ -79,6 +79,8 @@ def test_set_overrides_parse_toml_values():
         ("model.supersample=3", "model.supersample must make upscale * supersample 4, 2 or 1"),
         ("loss.pixel_criterion=l2", "loss.pixel_criterion must be one of l1, mse"),
         ("train.amp=fp8", "train.amp must be one of"),
+        ("loss.distill_weight=1", "loss.distill_weight > 0 needs loss.distill_teacher"),
+        ("loss.distill_ensemble=3", "loss.distill_ensemble must be one of 1, 2, 4, 8"),
         ("loss.perceptual_backbone=resnet", "loss.perceptual_backbone must be one of"),
         ("degradations.first.blur.prob=2", "first.blur.prob must be in [0, 1]"),
         ("noequals", "--set expects key=value"),

@@ -171,6 +171,30 @@ def test_init_from_another_architecture(tmp_path: Path):
         train(smoke_config(f"model.init={tmp_path / 'junk.pth'}"), tmp_path / "w")
 
 
+def test_cli_distils_from_a_teacher_file_and_refuses_one_at_another_scale(tmp_path: Path):
+    """`train --set loss.distill_weight=... --set loss.distill_teacher=FILE` logs the distil loss and writes a
+    checkpoint; a teacher at another scale, or a file that is no checkpoint, is one line and exit 2."""
+    torch.manual_seed(0)
+    x4, x2 = tmp_path / "teacher_x4.pth", tmp_path / "teacher_x2.pth"
+    torch.save(RealBasicVSRNet(8, 1, 1, head_channels=8).state_dict(), x4)
+    torch.save(RealBasicVSRNet(8, 1, 1, upscale=2, head_channels=8).state_dict(), x2)
+    (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
+    base = [*CLI, "train", str(SMOKE), "--set", "train.iterations=1", "--set", "train.log_every=1",
+            "--set", "loss.distill_weight=1", "--set", "loss.distill_ensemble=2"]
+    res = subprocess.run([*base, "--work-dir", str(tmp_path / "ok"), "--set", f"loss.distill_teacher={x4}"],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    log = [json.loads(line) for line in (tmp_path / "ok" / "log.jsonl").read_text().splitlines()]
+    assert any(r.get("distill", 0) > 0 for r in log), log
+    assert (tmp_path / "ok" / "checkpoints" / "iter_00000001.pth").is_file()
+    for teacher, message in ((x2, "upscales x2, the model x4"), (tmp_path / "junk.pth", "not a readable")):
+        res = subprocess.run([*base, "--work-dir", str(tmp_path / teacher.stem), "--set",
+                              f"loss.distill_teacher={teacher}"], capture_output=True, text=True, timeout=300)
+        assert res.returncode == 2 and message in res.stderr, res.stderr[-2000:]
+        assert len(res.stderr.strip().splitlines()) == 1
+        assert not (tmp_path / teacher.stem / "checkpoints").exists()
+
+
 def test_init_partial_copies_matching_tensors(tmp_path: Path):
     from realbasicvsr.training import build_generator
 

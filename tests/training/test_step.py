@@ -70,6 +70,41 @@ def test_mse_pixel_criterion_is_the_mean_squared_error_of_the_output_and_leaves_
     assert l1 == pytest.approx(float((out - gt).abs().mean()), rel=1e-5) and l1 > 2 * logs["pixel"]
 
 
+@pytest.mark.parametrize("ensemble", [1, 8])
+def test_distillation_is_l1_to_the_teachers_mean_over_orientations_and_leaves_the_teacher_alone(ensemble):
+    """The distil loss is L1 of the output against the frozen teacher's output averaged over the orientations
+    (mirrored, upside down, transposed: here by hand); only the student's weights get gradients."""
+    torch.manual_seed(0)
+    g = RealBasicVSRNet(8, 1, 1, upscale=2, head_channels=8)
+    teacher = RealBasicVSRNet(8, 1, 1, upscale=2, head_channels=8).eval().requires_grad_(False)
+    before = {k: v.clone() for k, v in teacher.state_dict().items()}
+    models = Models(g, torch.optim.Adam(g.parameters()), teacher=teacher)
+    lq, gt, _ = _clip(2)
+    lq = lq[..., :12]  # not square, so a transpose that is not undone would not even fit
+    gt = gt[..., :24]
+    with torch.no_grad():
+        out = g(lq)
+        views = []
+        for h in (False, True):
+            for v in (False, True):
+                for t in (False, True):
+                    x = lq.flip(-1) if h else lq
+                    x = x.flip(-2) if v else x
+                    y = teacher(x.transpose(-1, -2) if t else x)
+                    y = y.transpose(-1, -2) if t else y
+                    y = y.flip(-2) if v else y
+                    views.append(y.flip(-1) if h else y)
+        target = (views[0] if ensemble == 1 else torch.stack(views).mean(0))
+    config = smoke_config("model.upscale=2", "loss.distill_weight=0.5", "loss.distill_teacher=t.pth",
+                          f"loss.distill_ensemble={ensemble}")
+    logs = training_step(models, (lq, gt, gt), config)
+    assert logs["distill"] == pytest.approx(0.5 * float((out - target).abs().mean()), rel=1e-5)
+    if ensemble == 8:  # the 8 views really differ: averaging them is not the single pass
+        assert abs(float((out - views[0]).abs().mean()) - float((out - target).abs().mean())) > 1e-4
+    assert all(torch.equal(v, before[k]) for k, v in teacher.state_dict().items())
+    assert all(p.grad is None for p in teacher.parameters()) and g.image_cleaning[1].weight.grad is not None
+
+
 def _write_vgg19(path: Path) -> None:
     """VGG19 weights with torchvision's parameter names (random: what matters is the plumbing)."""
     torch.manual_seed(1)

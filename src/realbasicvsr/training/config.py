@@ -14,6 +14,7 @@ from typing import Any, Iterable, Mapping
 
 from ..degradations import DegradationConfig, load_degradation_config
 from ..errors import RealBasicVSRError
+from ..inference.engine import ENSEMBLE_SIZES
 from ..models import ArchConfig
 from ..tomlconfig import Config, merge, parse_assignments, read_toml, requirement
 
@@ -93,6 +94,12 @@ class LossConfig:
     # BasicSR's BasicVSR REDS4/BI weights were trained to take, for a cleaning module in front of them)
     cleaning_target: str = "area"
     perceptual_weight: float = 0.0
+    # Distillation: L1 of the output against a frozen teacher's, averaged over ``distill_ensemble``
+    # orientations (upscale --ensemble N) of the LQ clip; the teacher is a checkpoint path or zoo name at the
+    # same scale (e.g. the init itself: its 8-orientation mean is a better target than its single pass)
+    distill_weight: float = 0.0
+    distill_teacher: str = ""
+    distill_ensemble: int = 8
     perceptual_backbone: str = "vgg19"
     perceptual_weights: str = ""  # local weights file; "" = the backbone's official source
     gan_weight: float = 0.0
@@ -198,6 +205,11 @@ def _validate(c: TrainConfig) -> None:
     _check(not t.cleaning_only or (l.cleaning_weight > 0 and l.perceptual_weight == 0 and l.gan_weight == 0),
            "train.cleaning_only trains on the cleaning loss alone: it needs loss.cleaning_weight > 0 and no "
            "perceptual or GAN loss")
+    _check(l.distill_weight >= 0 and (l.distill_weight == 0 or bool(l.distill_teacher)),
+           "loss.distill_weight > 0 needs loss.distill_teacher (a checkpoint file or zoo name)")
+    _check(l.distill_ensemble in ENSEMBLE_SIZES,
+           f"loss.distill_ensemble must be one of {', '.join(map(str, ENSEMBLE_SIZES))}")
+    _check(l.distill_weight == 0 or not t.cleaning_only, "train.cleaning_only has no output to distil")
     _check(l.perceptual_backbone in PERCEPTUAL_BACKBONES,
            f"loss.perceptual_backbone must be one of {', '.join(PERCEPTUAL_BACKBONES)}")
     _check(t.iterations >= 1 and t.batch_size >= 1 and t.accumulate >= 1, "iterations, batch_size, accumulate >= 1")

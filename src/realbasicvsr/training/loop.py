@@ -25,6 +25,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 
 from ..atomic import write_text_atomic
+from ..checkpoint import load_model
 from ..errors import RealBasicVSRError
 from ..losses import GANLoss, PerceptualLoss
 from ..models import UNetDiscriminatorWithSpectralNorm
@@ -134,6 +135,8 @@ def _build(config: TrainConfig, work: Path, procs: distributed.Processes, say: S
         models.perceptual = PerceptualLoss(
             config.loss.perceptual_backbone, weights=config.loss.perceptual_weights or None,
             perceptual_weight=config.loss.perceptual_weight).to(procs.device)
+    if config.loss.distill_weight > 0:
+        models.teacher = load_teacher(config, procs.device)
     if config.uses_gan:
         models.discriminator = UNetDiscriminatorWithSpectralNorm(mid_channels=config.model.discriminator_channels)
         models.discriminator.to(procs.device)
@@ -152,6 +155,15 @@ def _build(config: TrainConfig, work: Path, procs: distributed.Processes, say: S
         schedulers["discriminator"] = torch.optim.lr_scheduler.LambdaLR(
             models.d_optimizer, _lr_factor(config, t.discriminator_lr))
     return _Run(config, work, procs, say, models, EMA(generator, t.ema_decay), schedulers)
+
+
+def load_teacher(config: TrainConfig, device: torch.device) -> torch.nn.Module:
+    """``loss.distill_teacher`` as a frozen model at the generator's scale (one line naming the setting if not)."""
+    teacher = load_model(config.loss.distill_teacher, device=device)
+    if getattr(teacher, "upscale", None) != config.model.upscale:
+        raise RealBasicVSRError(f"loss.distill_teacher {config.loss.distill_teacher!r} upscales x"
+                                f"{getattr(teacher, 'upscale', '?')}, the model x{config.model.upscale}")
+    return teacher.requires_grad_(False)
 
 
 def _lr_factor(config: TrainConfig, base_lr: float) -> Callable[[int], float]:

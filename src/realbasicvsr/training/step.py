@@ -13,6 +13,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from ..errors import RealBasicVSRError
+from ..inference.engine import orient, unorient
 from ..losses import GANLoss, PerceptualLoss, cleaning_target, pixel_loss
 from . import distributed
 from .config import TrainConfig
@@ -29,6 +30,7 @@ class Models:
     d_optimizer: torch.optim.Optimizer | None = None
     perceptual: PerceptualLoss | None = None
     gan_loss: GANLoss | None = None
+    teacher: nn.Module | None = None  # loss.distill_teacher, frozen
     scalers: dict[str, Any] = field(default_factory=dict)
 
 
@@ -48,7 +50,8 @@ def training_step(models: Models, batch: tuple[torch.Tensor, ...], config: Train
 
     1. ``out, clean = G(lq, return_lqs=True)``; 2. generator losses with D frozen: L1 vs the sharpened GT,
     L1 of the cleaned LQ vs the downsampled (``loss.cleaning_target``) sharpened GT, (stage 2) perceptual vs the sharpened GT and
-    the GAN loss; backward; 3. (stage 2) discriminator losses on the plain GT (real) and ``out.detach()``
+    the GAN loss, (distillation) L1 vs the teacher's mean over ``loss.distill_ensemble`` orientations;
+    backward; 3. (stage 2) discriminator losses on the plain GT (real) and ``out.detach()``
     (fake); backward. The optimiser steps (G first, then D) and the EMA update follow in :func:`optimise`.
     ``scale_by`` divides the losses for gradient accumulation. ``train.cleaning_only``: the cleaning module and
     its loss only.
@@ -72,6 +75,9 @@ def training_step(models: Models, batch: tuple[torch.Tensor, ...], config: Train
         out32, clean32 = out.float(), clean.float()
         losses["pixel"] = loss_cfg.pixel_weight * pixel_loss(out32, gt_sharp, loss_cfg.pixel_criterion)
         losses["cleaning"] = loss_cfg.cleaning_weight * pixel_loss(clean32, target)
+        if models.teacher is not None:
+            losses["distill"] = loss_cfg.distill_weight * pixel_loss(
+                out32, teacher_output(models.teacher, lq, loss_cfg.distill_ensemble))
         frames = out.flatten(0, 1)
         if models.perceptual is not None:
             losses["perceptual"] = models.perceptual(frames.float(), gt_sharp.flatten(0, 1))
@@ -93,6 +99,12 @@ def training_step(models: Models, batch: tuple[torch.Tensor, ...], config: Train
     if not all(math.isfinite(v) for v in logs.values()):
         raise RealBasicVSRError(f"training diverged: non-finite loss {logs} (lower train.lr, or use train.amp = 'none')")
     return logs
+
+
+@torch.no_grad()
+def teacher_output(teacher: nn.Module, lq: torch.Tensor, ensemble: int) -> torch.Tensor:
+    """The teacher's output for ``lq`` (N, T, 3, H, W), averaged over orientations 0..ensemble-1 (fp32)."""
+    return sum(unorient(teacher(orient(lq, g)).float(), g) for g in range(ensemble)) / ensemble
 
 
 def _backward(loss: torch.Tensor, scaler: torch.amp.GradScaler | None) -> None:
