@@ -11,6 +11,7 @@ from testdata import GOLDEN_DIR
 
 from realbasicvsr import load_model
 from realbasicvsr.device import cpu_has_native_bf16
+from realbasicvsr.inference import engine
 from realbasicvsr.models import blocks
 from realbasicvsr.models import (
     BasicVSRNet,
@@ -647,6 +648,23 @@ def test_conv_fused_lets_out_of_memory_through(monkeypatch):
     with torch.inference_mode(), pytest.raises(RuntimeError, match="not enough memory"):
         blocks.conv_fused(torch.nn.Conv2d(4, 5, 3, 1, 1), torch.rand(1, 4, 6, 7))
     assert blocks.FUSE_ON_CPU is True and torch.float32 not in blocks._REFUSED
+
+
+def test_conv_fused_keeps_the_fusion_when_the_plain_op_fails_too(monkeypatch):
+    """oneDNN says "could not create a primitive" both for a fusion it lacks and for a primitive it had no
+    memory for (bf16 under a memory limit on an AVX-512 CPU): when the plain op fails as well, the fusion was
+    not the problem, so it stays on, and the error reaches the engine, which counts it as out of memory."""
+    def no_primitive(*args, **kwargs):
+        raise RuntimeError("could not create a primitive")
+
+    monkeypatch.setattr(blocks, "_fused_call", no_primitive)
+    monkeypatch.setattr(blocks.F, "conv2d", no_primitive)
+    monkeypatch.setattr(blocks, "FUSE_ON_CPU", True)
+    monkeypatch.setattr(blocks, "_REFUSED", set())
+    with torch.inference_mode(), pytest.raises(RuntimeError, match="could not create a primitive") as e:
+        blocks.conv_fused(torch.nn.Conv2d(4, 5, 3, 1, 1), torch.rand(1, 4, 6, 7))
+    assert blocks._REFUSED == set() and engine._is_out_of_memory(e.value)
+    assert not engine._is_out_of_memory(RuntimeError("mkldnn_convolution_pointwise: unsupported post-op"))
 
 
 def test_cleaning_with_a_known_first_pass_decides_like_cleaning_everything(model, golden, monkeypatch):

@@ -154,7 +154,10 @@ def _is_out_of_memory(e: BaseException) -> bool:
     if isinstance(e, (torch.OutOfMemoryError, MemoryError)):
         return True
     msg = str(e)
-    return isinstance(e, RuntimeError) and ("can't allocate memory" in msg or "out of memory" in msg.lower())
+    # oneDNN (bf16 and fused convs on the CPU) reports a primitive it had no memory for as "could not create
+    # a primitive"; the models' plain fallback has already run and failed the same way by then (blocks.py)
+    return isinstance(e, RuntimeError) and ("can't allocate memory" in msg or "out of memory" in msg.lower()
+                                            or "could not create a primitive" in msg)
 
 
 class Upscaler:

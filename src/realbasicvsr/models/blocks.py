@@ -72,7 +72,15 @@ def conv_fused(
             except RuntimeError as e:  # a build or CPU whose oneDNN lacks this fusion: the plain ops from now on
                 if "memory" in str(e).lower():
                     raise
+                # The plain ops first: if they fail too (oneDNN says "could not create a primitive" when it
+                # cannot allocate one), the fusion was not the problem and stays on.
+                y = _plain_conv(conv, x, w, b, pad, act, residual)
                 _disable_fusion(e, x.dtype)
+                return y
+    return _plain_conv(conv, x, w, b, pad, act, residual)
+
+
+def _plain_conv(conv, x, w, b, pad, act, residual) -> torch.Tensor:
     y = F.conv2d(x, w, b, conv.stride, pad, conv.dilation, conv.groups)
     if residual is not None:
         return residual + y
