@@ -37,6 +37,7 @@ from realbasicvsr.checkpoint import basicsr_basicvsr_to_realbasicvsr, generator_
 from realbasicvsr.data import PanSequence, VideoSequence, read_manifest
 from realbasicvsr.hub import basicsr_basicvsr_file
 from realbasicvsr.io.colour import frame_to_rgb
+from realbasicvsr.io.video import x264_options
 from realbasicvsr.metrics import psnr, ssim
 from realbasicvsr.models import RealBasicVSRNet
 
@@ -70,7 +71,7 @@ def x264(frames: np.ndarray, crf: int) -> np.ndarray:
     with av.open(buf, "w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=25)
         stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
-        stream.options = {"crf": str(crf)}
+        stream.options = {"crf": str(crf), **x264_options("libx264")}
         for f in frames:
             container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")))
         container.mux(stream.encode())

@@ -68,6 +68,7 @@ from realbasicvsr.inference import EngineOptions, Upscaler
 from realbasicvsr.io import write_image
 from realbasicvsr.io.clips import find_clips, read_clip
 from realbasicvsr.io.colour import frame_to_rgb
+from realbasicvsr.io.video import x264_options
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lite_quality import _bicubic, _realesrgan_x4plus  # noqa: E402  (the same baselines as lite_quality)
@@ -206,7 +207,7 @@ def codec_roundtrip(frames: list[np.ndarray], codec: str, container: str, *, bit
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         if bits_per_pixel is not None:
             stream.bit_rate = int(bits_per_pixel * w * h * rate)
-        stream.options = dict(options or {})
+        stream.options = {**(options or {}), **x264_options(codec)}  # x264: the same bytes on every x86 CPU
         for f in frames:
             for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")):
                 out.mux(packet)

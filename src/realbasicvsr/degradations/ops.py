@@ -20,6 +20,7 @@ import torch
 
 from ..errors import RealBasicVSRError
 from ..io.colour import Colour, frame_to_rgb, rgb_to_frame
+from ..io.video import x264_options
 
 Frames = list[np.ndarray]
 
@@ -200,23 +201,6 @@ def resolve_encoder(codec: str) -> str:
         if _encoder_available(name):
             return name
     raise RealBasicVSRError(f"video codec {codec!r} has no encoder in this PyAV/FFmpeg build")
-
-
-@functools.lru_cache(maxsize=None)
-def x264_options(encoder: str) -> dict[str, str]:
-    """Private options that make libx264 repeatable: its SIMD capped at AVX2 on x86 CPUs that have AVX2.
-
-    x264's AVX-512 code reads bytes nobody wrote on frames as small as training crops, so the same frames
-    gave different bitstreams while other processes kept the cores busy (up to 4 of 60 on an AVX-512 Xeon;
-    none with glibc's MALLOC_PERTURB_ set or with the SIMD capped at AVX2). Capped, an AVX-512 machine runs
-    the code an AVX2 machine runs, which gives the bitstream of x264's own choice there (measured identical
-    on an AVX2-only EPYC, same speed), so the training data's statistics do not move.
-    """
-    if av.codec.Codec(encoder, "w").name != "libx264":
-        return {}
-    if torch.backends.cpu.get_cpu_capability() not in ("AVX2", "AVX512"):
-        return {}  # other CPUs (ARM, older x86) have no AVX-512 path to avoid; never force flags they lack
-    return {"x264-params": "asm=AVX2,Cache64"}
 
 
 # The colour conversion around the codec is the exact one the upscaler reads real videos with. swscale's

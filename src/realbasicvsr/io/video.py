@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from fractions import Fraction
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Iterator, Sequence
 
 import av
 import numpy as np
+import torch
 
 from ..errors import RealBasicVSRError
 from ..report import SettingError
@@ -273,3 +275,21 @@ def read_video_frames(path: Path, indices: Sequence[int], fps: float | None) -> 
     if missing:
         raise RealBasicVSRError(f"{path}: frames {missing[:3]} could not be decoded")
     return np.stack([got[int(i)] for i in indices])
+
+
+@functools.lru_cache(maxsize=None)
+def x264_options(encoder: str) -> dict[str, str]:
+    """Private options that make libx264 repeatable: its SIMD capped at AVX2 on x86 CPUs that have AVX2.
+
+    x264's AVX-512 code reads bytes nobody wrote on frames as small as training crops, so the same frames
+    gave different bitstreams while other processes kept the cores busy (up to 4 of 60 on an AVX-512 Xeon;
+    none with glibc's MALLOC_PERTURB_ set or with the SIMD capped at AVX2). Capped, an AVX-512 machine runs
+    the code an AVX2 machine runs, which gives the bitstream of x264's own choice there (measured identical
+    on an AVX2-only EPYC, same speed), so the training data's statistics do not move. The degradations and
+    the real-world benchmark's recipes encode with it; on a Zen 4, the benchmark's small clips varied too.
+    """
+    if av.codec.Codec(encoder, "w").name != "libx264":
+        return {}
+    if torch.backends.cpu.get_cpu_capability() not in ("AVX2", "AVX512"):
+        return {}  # other CPUs (ARM, older x86) have no AVX-512 path to avoid; never force flags they lack
+    return {"x264-params": "asm=AVX2,Cache64"}
