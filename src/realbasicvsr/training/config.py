@@ -197,7 +197,8 @@ def _validate(c: TrainConfig) -> None:
     _check(d.source not in ("synthetic", "manifest") or d.synthetic_clips >= 1 and d.synthetic_frames >= d.clip_length
            and d.synthetic_size >= d.lq_size * m.upscale,
            "synthetic clips must hold at least clip_length frames of at least lq_size * upscale pixels")
-    _check(min(l.pixel_weight, l.cleaning_weight, l.perceptual_weight, l.gan_weight) >= 0, "loss weights must be >= 0")
+    _check(min(l.pixel_weight, l.cleaning_weight, l.perceptual_weight, l.gan_weight, l.distill_weight) >= 0,
+           "loss weights must be >= 0")
     _check(l.pixel_criterion in PIXEL_CRITERIA,
            f"loss.pixel_criterion must be one of {', '.join(PIXEL_CRITERIA)}, got {l.pixel_criterion!r}")
     _check(l.cleaning_target in CLEANING_TARGETS,
@@ -205,7 +206,7 @@ def _validate(c: TrainConfig) -> None:
     _check(not t.cleaning_only or (l.cleaning_weight > 0 and l.perceptual_weight == 0 and l.gan_weight == 0),
            "train.cleaning_only trains on the cleaning loss alone: it needs loss.cleaning_weight > 0 and no "
            "perceptual or GAN loss")
-    _check(l.distill_weight >= 0 and (l.distill_weight == 0 or bool(l.distill_teacher)),
+    _check(l.distill_weight == 0 or bool(l.distill_teacher),
            "loss.distill_weight > 0 needs loss.distill_teacher (a checkpoint file or zoo name)")
     _check(l.distill_ensemble in ENSEMBLE_SIZES,
            f"loss.distill_ensemble must be one of {', '.join(map(str, ENSEMBLE_SIZES))}")
