@@ -112,7 +112,7 @@ MODEL_ZOO: dict[str, ZooEntry] = {
             licence="Apache-2.0 (OpenMMLab, MMagic model zoo)",
         ),
         _lite(_LITE_X4, "Compact x4 (48 channels, 6+3 blocks; 4.25x fewer FLOPs than c64b20); ships in the package; "
-                        "+0.41 dB over bicubic on independent degradations (+0.51 with --ensemble 8), removes grain "
+                        "+0.45 dB over bicubic on independent degradations (+0.51 with --ensemble 8), removes grain "
                         "and blocking; ghosts on fast motion in very heavy compression (MODEL_CARD)"),
         _lite(_LITE_X2, "Compact x2 (lite x4's network, its x4 head averaged down to x2; 4.25x fewer FLOPs than "
                         "c64b20); ships in the package; +0.89 dB over bicubic on independent degradations, removes "
