@@ -1,10 +1,12 @@
 """The training dataset: shapes, mirroring, reproducibility with any number of DataLoader workers."""
 
+import cv2
+import numpy as np
 import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from realbasicvsr.data import RealVSRDataset, VideoSequence, reds_sequences
+from realbasicvsr.data import PanSequence, RealVSRDataset, VideoSequence, reds_sequences
 from realbasicvsr.degradations import DegradationConfig
 from realbasicvsr.errors import RealBasicVSRError
 
@@ -85,3 +87,49 @@ def test_unusable_inputs_are_clear_errors(reds):
         small_dataset(reds, clip_length=7)
     with pytest.raises(RealBasicVSRError, match="smaller than"):
         small_dataset(reds, lq_size=16)[0]
+
+
+class Flat:
+    """A sequence whose every frame is one grey level (which sequence a frame came from shows in its value)."""
+
+    def __init__(self, level: int) -> None:
+        self.name, self.num_frames, self.level = f"flat_{level}", 8, level
+
+    def read(self, indices):
+        return np.full((len(indices), 24, 24, 3), self.level, np.uint8)
+
+
+def test_cuts_switch_to_another_sequence_once_at_a_random_frame():
+    seqs = [Flat(40), Flat(120), Flat(200)]
+    kw = dict(clip_length=6, lq_size=6, mirror=False, hflip=0, vflip=0, transpose=0, seed=3,
+              config=DegradationConfig().replace({"unsharp": {"enabled": False}}))
+    cuts = set()
+    for i in range(len(seqs)):
+        plain = RealVSRDataset(seqs, **kw)[i][1].mean(dim=(1, 2, 3)) * 255
+        assert torch.allclose(plain, torch.full((6,), float(seqs[i].level)), atol=1e-3)  # no cut by default
+        levels = [round(float(v)) for v in RealVSRDataset(seqs, cut_prob=1.0, **kw)[i][1].mean(dim=(1, 2, 3)) * 255]
+        at = next(k for k, v in enumerate(levels) if v != levels[0])
+        assert levels[0] == seqs[i].level and 1 <= at < 6
+        assert len(set(levels[at:])) == 1 and levels[at] in {40, 120, 200} - {seqs[i].level}
+        cuts.add(at)
+    ds = RealVSRDataset(seqs, cut_prob=1.0, repeat=10, **kw)
+    for i in range(len(ds)):
+        levels = (ds[i][1].mean(dim=(1, 2, 3)) * 255).round()
+        cuts.add(int(torch.nonzero(levels != levels[0])[0]))
+    assert cuts == {1, 2, 3, 4, 5}  # every frame but the first can be the cut
+
+
+def test_fast_pans_move_along_the_same_path_faster():
+    rng = np.random.default_rng(0)
+    picture = (rng.random((200, 200, 3)) * 255).astype(np.uint8)
+    picture = np.ascontiguousarray(np.repeat(np.repeat(picture, 4, 0), 4, 1))  # blocks: a shift is measurable
+    for seed in range(4):
+        slow, fast = PanSequence(picture, seed, size=96), PanSequence(picture, seed, size=96, max_speed=12)
+        assert 0.3 <= np.hypot(*slow.speed) <= 2.5 and 0.3 <= np.hypot(*fast.speed) <= 12
+        assert np.hypot(*fast.speed) > np.hypot(*slow.speed)
+        assert np.allclose(fast.speed / np.hypot(*fast.speed), slow.speed / np.hypot(*slow.speed))  # direction
+    seq = PanSequence(picture, 1, size=96, max_speed=12)
+    seq.angle, seq.zoom = 0.0, 0.0  # a pure translation, to measure it
+    a, b = (f.astype(np.float32).mean(axis=2) for f in seq.read([0, 1]))
+    (dx, dy), _ = cv2.phaseCorrelate(b, a)
+    assert np.allclose((dx, dy), seq.speed, atol=0.3), ((dx, dy), seq.speed)

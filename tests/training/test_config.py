@@ -83,6 +83,8 @@ def test_set_overrides_parse_toml_values():
         ("loss.distill_ensemble=3", "loss.distill_ensemble must be one of 1, 2, 4, 8"),
         ("loss.perceptual_backbone=resnet", "loss.perceptual_backbone must be one of"),
         ("degradations.first.blur.prob=2", "first.blur.prob must be in [0, 1]"),
+        ("data.cut_prob=1.5", "data.cut_prob must be in [0, 1]"),
+        ("data.pan_max_speed=0.1", "data.pan_max_speed must be >= 0.3"),
         ("noequals", "--set expects key=value"),
     ],
 )

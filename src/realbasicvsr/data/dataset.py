@@ -29,7 +29,8 @@ class RealVSRDataset(Dataset):
 
     Defaults follow the RealBasicVSR recipe: 15 loaded frames (interval 1, random start) mirrored to 30,
     a 256x256 GT crop (64x64 LQ at scale 4), flips and transpose with p = 0.5 shared by all frames.
-    ``repeat`` lists every sequence that many times per epoch.
+    ``repeat`` lists every sequence that many times per epoch. ``cut_prob`` > 0 (not in the recipe): with
+    that probability the clip cuts to another sequence at a random frame, as at a scene cut.
     """
 
     def __init__(
@@ -46,6 +47,7 @@ class RealVSRDataset(Dataset):
         transpose: float = 0.5,
         seed: int = 0,
         repeat: int = 1,
+        cut_prob: float = 0.0,
     ) -> None:
         self.pipeline = DegradationPipeline(config)
         self.scale = self.pipeline.config.scale
@@ -53,6 +55,7 @@ class RealVSRDataset(Dataset):
         self.gt_size = int(lq_size) * self.scale
         self.flips = (hflip, vflip, transpose)
         self.seed, self.repeat, self.epoch = int(seed), int(repeat), 0
+        self.cut_prob = float(cut_prob)
         if self.clip_length < 1 or not self.intervals or min(self.intervals) < 1 or self.repeat < 1 or lq_size < 1:
             raise RealBasicVSRError("clip_length, intervals, lq_size and repeat must be positive")
         span = (self.clip_length - 1) * min(self.intervals) + 1
@@ -71,6 +74,13 @@ class RealVSRDataset(Dataset):
         """The generator of one item: a function of (seed, epoch, index) only."""
         return np.random.default_rng([self.seed, self.epoch if epoch is None else int(epoch), int(index)])
 
+    def _clip(self, seq: FrameSequence, rng: np.random.Generator) -> np.ndarray:
+        """``clip_length`` frames of ``seq`` at a random interval and start, cropped to the GT size."""
+        usable = [i for i in self.intervals if (self.clip_length - 1) * i + 1 <= seq.num_frames]
+        interval = usable[int(rng.integers(len(usable)))]
+        frames = seq.read(clip_indices(seq.num_frames, self.clip_length, interval, rng))
+        return random_crop(frames, self.gt_size, rng, align=self.scale)
+
     def __getitem__(self, index: int | tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Item ``index`` of the current epoch, or of another one when given ``(epoch, index)`` (what the
         training sampler passes, so workers need no shared epoch state)."""
@@ -78,11 +88,12 @@ class RealVSRDataset(Dataset):
         if not 0 <= index < len(self):
             raise IndexError(index)
         rng = self.rng(index, epoch)
-        seq = self.sequences[index % len(self.sequences)]
-        usable = [i for i in self.intervals if (self.clip_length - 1) * i + 1 <= seq.num_frames]
-        interval = usable[int(rng.integers(len(usable)))]
-        frames = seq.read(clip_indices(seq.num_frames, self.clip_length, interval, rng))
-        frames = random_crop(frames, self.gt_size, rng, align=self.scale)
+        frames = self._clip(self.sequences[index % len(self.sequences)], rng)
+        # drawn only when cuts are on, so clips without them are what they always were
+        if self.cut_prob > 0 and rng.random() < self.cut_prob and len(self.sequences) > 1:
+            other = (index + 1 + int(rng.integers(len(self.sequences) - 1))) % len(self.sequences)
+            at = int(rng.integers(1, self.clip_length))
+            frames[at:] = self._clip(self.sequences[other], rng)[at:]
         frames = random_flips(frames, rng, *self.flips)
         gt = frames.astype(np.float32) / 255.0
         lq, gt_sharp = self.pipeline(gt, rng, mirror=self.mirror)

@@ -115,9 +115,10 @@ def read_manifest(path: str | Path) -> TrainingManifest:
 
 
 def manifest_sequences(manifest: str | Path, split: str, pans_per_photo: int, size: int,
-                       frames: int) -> list[FrameSequence]:
+                       frames: int, max_speed: float = 2.5) -> list[FrameSequence]:
     """Training sequences from a manifest: every video of ``split`` and ``pans_per_photo`` moving-crop
-    sequences of ``size`` pixels and ``frames`` frames over every photo of it."""
+    sequences of ``size`` pixels and ``frames`` frames over every photo of it (at most ``max_speed`` pixels
+    per frame)."""
     path = Path(manifest)
     seqs: list[FrameSequence] = []
     for n, entry in enumerate(e for e in read_manifest(path).files if e.split == split):
@@ -125,7 +126,7 @@ def manifest_sequences(manifest: str | Path, split: str, pans_per_photo: int, si
         if entry.kind == "video":
             seqs.append(VideoSequence(file))
         else:
-            seqs += [PanSequence(file, n * 1000 + k, size, frames, name=f"{Path(file).stem}_{k}")
+            seqs += [PanSequence(file, n * 1000 + k, size, frames, name=f"{Path(file).stem}_{k}", max_speed=max_speed)
                      for k in range(pans_per_photo)]
     if not seqs:
         raise RealBasicVSRError(f"{path} lists no files of split {split!r}")

@@ -18,12 +18,14 @@ class PanSequence:
     (so a dataset of many photos holds no pixels until a worker reads them)."""
 
     def __init__(self, picture: np.ndarray | str, seed: int, size: int = 96, num_frames: int = 12,
-                 name: str | None = None) -> None:
+                 name: str | None = None, max_speed: float = 2.5) -> None:
         self.size, self.num_frames, self.seed = int(size), int(num_frames), int(seed)
         self._picture = picture
         self.name = name or f"pan_{seed}"
         rng = np.random.default_rng([20221, seed])
-        self.speed = rng.uniform(0.3, 2.5) * np.array([np.cos(a := rng.uniform(0, 2 * np.pi)), np.sin(a)])
+        # pixels per frame, uniform in [0.3, max_speed]: the default keeps every pan slow (real footage also
+        # has fast motion, which the propagation must learn not to trust its flow for)
+        self.speed = rng.uniform(0.3, max_speed) * np.array([np.cos(a := rng.uniform(0, 2 * np.pi)), np.sin(a)])
         self.zoom = rng.uniform(-0.01, 0.01)
         self.angle = rng.uniform(-0.5, 0.5)  # degrees per frame
         self.start = rng.uniform(0, 1, size=2)  # where in the picture the path starts (fraction of the free room)
@@ -55,10 +57,10 @@ class PanSequence:
         return np.stack(frames)
 
 
-def synthetic_sequence(seed: int, size: int = 96, num_frames: int = 12) -> PanSequence:
+def synthetic_sequence(seed: int, size: int = 96, num_frames: int = 12, max_speed: float = 2.5) -> PanSequence:
     """A procedural clip (a pan over a random texture) so a smoke run needs no dataset on disk."""
     texture = _texture(np.random.default_rng([20221, seed]), size * 2)
-    return PanSequence(texture, seed, size, num_frames, name=f"synthetic_{seed}")
+    return PanSequence(texture, seed, size, num_frames, name=f"synthetic_{seed}", max_speed=max_speed)
 
 
 def _texture(rng: np.random.Generator, side: int) -> np.ndarray:

@@ -79,6 +79,11 @@ class DataConfig:
     synthetic_clips: int = 8
     synthetic_size: int = 96
     synthetic_frames: int = 12
+    # synthetic and manifest photos: the fastest pan, in GT pixels per frame (drawn uniformly from 0.3)
+    pan_max_speed: float = 2.5
+    # probability that a clip cuts to another sequence at a random frame (a scene cut: the propagation
+    # learns not to carry one shot's detail into the next); 0 in the recipe
+    cut_prob: float = 0.0
     degradations: str = ""  # a degradation TOML file ("" = the recipe; [degradations] table overrides)
 
 
@@ -193,6 +198,8 @@ def _validate(c: TrainConfig) -> None:
     _check(bool(d.intervals) and all(isinstance(i, int) and i >= 1 for i in d.intervals),
            "data.intervals must be positive integers")
     _check(all(0 <= p <= 1 for p in (d.hflip, d.vflip, d.transpose)), "data flip probabilities must be in [0, 1]")
+    _check(0 <= d.cut_prob <= 1, f"data.cut_prob must be in [0, 1], got {d.cut_prob}")
+    _check(d.pan_max_speed >= 0.3, f"data.pan_max_speed must be >= 0.3 (the slowest pan), got {d.pan_max_speed}")
     _check(d.repeat >= 1 and d.num_workers >= 0, "data.repeat must be >= 1 and data.num_workers >= 0")
     _check(d.source not in ("synthetic", "manifest") or d.synthetic_clips >= 1 and d.synthetic_frames >= d.clip_length
            and d.synthetic_size >= d.lq_size * m.upscale,

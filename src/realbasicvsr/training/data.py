@@ -22,10 +22,12 @@ def build_dataset(config: TrainConfig) -> RealVSRDataset:
     if d.source != "synthetic" and not d.root:
         raise SettingError(f"data.root is required for data.source = {d.source!r} (`set` data.root=PATH)")
     if d.source == "synthetic":
-        seqs = [synthetic_sequence(i, d.synthetic_size, d.synthetic_frames) for i in range(d.synthetic_clips)]
+        seqs = [synthetic_sequence(i, d.synthetic_size, d.synthetic_frames, d.pan_max_speed)
+                for i in range(d.synthetic_clips)]
     elif d.source == "manifest":
         try:
-            seqs = manifest_sequences(d.root, d.split, d.pans_per_photo, d.synthetic_size, d.synthetic_frames)
+            seqs = manifest_sequences(d.root, d.split, d.pans_per_photo, d.synthetic_size, d.synthetic_frames,
+                                      d.pan_max_speed)
         except RealBasicVSRError as e:
             raise RealBasicVSRError(f"data.root: {e}") from None
     elif d.source == "reds":
@@ -37,7 +39,7 @@ def build_dataset(config: TrainConfig) -> RealVSRDataset:
     return RealVSRDataset(
         seqs, config=config.degradations, clip_length=d.clip_length, mirror=d.mirror, intervals=d.intervals,
         lq_size=d.lq_size, hflip=d.hflip, vflip=d.vflip, transpose=d.transpose, seed=config.train.seed,
-        repeat=d.repeat,
+        repeat=d.repeat, cut_prob=d.cut_prob,
     )
 
 
