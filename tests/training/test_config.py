@@ -81,6 +81,7 @@ def test_set_overrides_parse_toml_values():
         ("train.amp=fp8", "train.amp must be one of"),
         ("loss.distill_weight=1", "loss.distill_weight > 0 needs loss.distill_teacher"),
         ("loss.distill_ensemble=3", "loss.distill_ensemble must be one of 1, 2, 4, 8"),
+        ("loss.distill_then=b.pth", "loss.distill_then is the teacher's second stage: it needs loss.distill_teacher"),
         ("loss.perceptual_backbone=resnet", "loss.perceptual_backbone must be one of"),
         ("degradations.first.blur.prob=2", "first.blur.prob must be in [0, 1]"),
         ("data.cut_prob=1.5", "data.cut_prob must be in [0, 1]"),

@@ -14,12 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from realbasicvsr import RealBasicVSRError, load_model
 from realbasicvsr.checkpoint import read_checkpoint
 from realbasicvsr.models import RealBasicVSRNet
 from realbasicvsr.training import train
 from realbasicvsr.training.checkpoints import list_checkpoints
+from realbasicvsr.training.loop import load_teacher
 
 from .conftest import H264, SMOKE, smoke_config
 
@@ -193,6 +195,36 @@ def test_cli_distils_from_a_teacher_file_and_refuses_one_at_another_scale(tmp_pa
         assert res.returncode == 2 and message in res.stderr, res.stderr[-2000:]
         assert len(res.stderr.strip().splitlines()) == 1
         assert not (tmp_path / teacher.stem / "checkpoints").exists()
+
+
+def test_cli_distils_from_a_two_stage_teacher(tmp_path: Path):
+    """`--set loss.distill_then=FILE`: the teacher is the first model, its output shrunk back to the input size
+    by antialiased bicubic, then the second model (what `load_teacher` builds, checked by hand); a second stage
+    at another scale is one line and exit 2."""
+    torch.manual_seed(0)
+    first, then, x2 = tmp_path / "first.pth", tmp_path / "then.pth", tmp_path / "x2.pth"
+    torch.save(RealBasicVSRNet(8, 1, 1, head_channels=8).state_dict(), first)
+    torch.save(RealBasicVSRNet(8, 1, 1, head_channels=8).state_dict(), then)
+    torch.save(RealBasicVSRNet(8, 1, 1, upscale=2, head_channels=8).state_dict(), x2)
+    config = smoke_config("loss.distill_weight=1", f"loss.distill_teacher={first}", f"loss.distill_then={then}")
+    teacher = load_teacher(config, torch.device("cpu"))
+    lq = torch.rand(1, 3, 3, 12, 16)
+    a, b = load_model(str(first)), load_model(str(then))
+    with torch.no_grad():
+        small = F.interpolate(a(lq)[0].clamp(0, 1), size=(12, 16), mode="bicubic", antialias=True)
+        assert torch.allclose(teacher(lq), b(small[None]), atol=1e-6)
+    assert not any(p.requires_grad for p in teacher.parameters())
+    base = [*CLI, "train", str(SMOKE), "--set", "train.iterations=1", "--set", "train.log_every=1",
+            "--set", "loss.distill_weight=1", "--set", "loss.distill_ensemble=1", "--set", f"loss.distill_teacher={first}"]
+    res = subprocess.run([*base, "--work-dir", str(tmp_path / "ok"), "--set", f"loss.distill_then={then}"],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    log = [json.loads(line) for line in (tmp_path / "ok" / "log.jsonl").read_text().splitlines()]
+    assert any(r.get("distill", 0) > 0 for r in log), log
+    res = subprocess.run([*base, "--work-dir", str(tmp_path / "bad"), "--set", f"loss.distill_then={x2}"],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 2 and "loss.distill_then" in res.stderr and "upscales x2, the model x4" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / "bad" / "checkpoints").exists()
 
 
 def test_init_partial_copies_matching_tensors(tmp_path: Path):

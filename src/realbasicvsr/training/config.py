@@ -104,6 +104,10 @@ class LossConfig:
     # same scale (e.g. the init itself: its 8-orientation mean is a better target than its single pass)
     distill_weight: float = 0.0
     distill_teacher: str = ""
+    # A second stage for the teacher (a checkpoint path or zoo name): the teacher's output, shrunk back to the
+    # input size by antialiased bicubic, is upscaled again by this model (e.g. a BasicVSR trained on bicubic
+    # inputs behind a model that restores them); "" = the teacher alone
+    distill_then: str = ""
     distill_ensemble: int = 8
     perceptual_backbone: str = "vgg19"
     perceptual_weights: str = ""  # local weights file; "" = the backbone's official source
@@ -215,6 +219,8 @@ def _validate(c: TrainConfig) -> None:
            "perceptual or GAN loss")
     _check(l.distill_weight == 0 or bool(l.distill_teacher),
            "loss.distill_weight > 0 needs loss.distill_teacher (a checkpoint file or zoo name)")
+    _check(not l.distill_then or bool(l.distill_teacher),
+           "loss.distill_then is the teacher's second stage: it needs loss.distill_teacher")
     _check(l.distill_ensemble in ENSEMBLE_SIZES,
            f"loss.distill_ensemble must be one of {', '.join(map(str, ENSEMBLE_SIZES))}")
     _check(l.distill_weight == 0 or not t.cleaning_only, "train.cleaning_only has no output to distil")

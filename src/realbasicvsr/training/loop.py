@@ -27,7 +27,7 @@ from torch.nn.parallel import DistributedDataParallel
 from ..atomic import write_text_atomic
 from ..checkpoint import load_model
 from ..errors import RealBasicVSRError
-from ..losses import GANLoss, PerceptualLoss
+from ..losses import GANLoss, PerceptualLoss, cleaning_target
 from ..models import UNetDiscriminatorWithSpectralNorm
 from ..tomlconfig import to_toml
 from . import distributed
@@ -157,13 +157,33 @@ def _build(config: TrainConfig, work: Path, procs: distributed.Processes, say: S
     return _Run(config, work, procs, say, models, EMA(generator, t.ema_decay), schedulers)
 
 
+class CascadeTeacher(torch.nn.Module):
+    """A teacher in two stages: ``first``'s output, shrunk back to the input size by antialiased bicubic,
+    upscaled again by ``then`` (a model that restores the input, then a BasicVSR trained on bicubic inputs)."""
+
+    def __init__(self, first: torch.nn.Module, then: torch.nn.Module) -> None:
+        super().__init__()
+        self.first, self.then, self.upscale = first, then, then.upscale
+
+    def forward(self, lq: torch.Tensor) -> torch.Tensor:
+        return self.then(cleaning_target(self.first(lq).clamp(0, 1), self.first.upscale, "bicubic"))
+
+
 def load_teacher(config: TrainConfig, device: torch.device) -> torch.nn.Module:
-    """``loss.distill_teacher`` as a frozen model at the generator's scale (one line naming the setting if not)."""
-    teacher = load_model(config.loss.distill_teacher, device=device)
-    if getattr(teacher, "upscale", None) != config.model.upscale:
-        raise RealBasicVSRError(f"loss.distill_teacher {config.loss.distill_teacher!r} upscales x"
-                                f"{getattr(teacher, 'upscale', '?')}, the model x{config.model.upscale}")
-    return teacher.requires_grad_(False)
+    """``loss.distill_teacher`` (then ``loss.distill_then``, if set) as a frozen model at the generator's scale
+    (one line naming the setting if not)."""
+    stages = []
+    for key in ("distill_teacher", "distill_then"):
+        source = getattr(config.loss, key)
+        if not source:
+            continue
+        model = load_model(source, device=device).requires_grad_(False)
+        scale = getattr(model, "upscale", None)
+        if scale != config.model.upscale:
+            raise RealBasicVSRError(f"loss.{key} {source!r} upscales x{scale if scale else '?'}, "
+                                    f"the model x{config.model.upscale}")
+        stages.append(model)
+    return stages[0] if len(stages) == 1 else CascadeTeacher(*stages)
 
 
 def _lr_factor(config: TrainConfig, base_lr: float) -> Callable[[int], float]:
