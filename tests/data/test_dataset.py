@@ -107,7 +107,8 @@ def test_cuts_switch_to_another_sequence_once_at_a_random_frame():
     for i in range(len(seqs)):
         plain = RealVSRDataset(seqs, **kw)[i][1].mean(dim=(1, 2, 3)) * 255
         assert torch.allclose(plain, torch.full((6,), float(seqs[i].level)), atol=1e-3)  # no cut by default
-        levels = [round(float(v)) for v in RealVSRDataset(seqs, cut_prob=1.0, **kw)[i][1].mean(dim=(1, 2, 3)) * 255]
+        cut = RealVSRDataset(seqs, cut_prob=1.0, **kw)[i][1]
+        levels = [round(float(v)) for v in cut.mean(dim=(1, 2, 3)) * 255]
         at = next(k for k, v in enumerate(levels) if v != levels[0])
         assert levels[0] == seqs[i].level and 1 <= at < 6
         assert len(set(levels[at:])) == 1 and levels[at] in {40, 120, 200} - {seqs[i].level}
@@ -117,6 +118,8 @@ def test_cuts_switch_to_another_sequence_once_at_a_random_frame():
         levels = (ds[i][1].mean(dim=(1, 2, 3)) * 255).round()
         cuts.add(int(torch.nonzero(levels != levels[0])[0]))
     assert cuts == {1, 2, 3, 4, 5}  # every frame but the first can be the cut
+    with pytest.raises(RealBasicVSRError, match=r"cut_prob must be in \[0, 1\]"):
+        RealVSRDataset(seqs, cut_prob=1.5, **kw)
 
 
 def test_fast_pans_move_along_the_same_path_faster():

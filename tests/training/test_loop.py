@@ -215,7 +215,8 @@ def test_cli_distils_from_a_two_stage_teacher(tmp_path: Path):
         assert torch.allclose(teacher(lq), b(small[None]), atol=1e-6)
     assert not any(p.requires_grad for p in teacher.parameters())
     base = [*CLI, "train", str(SMOKE), "--set", "train.iterations=1", "--set", "train.log_every=1",
-            "--set", "loss.distill_weight=1", "--set", "loss.distill_ensemble=1", "--set", f"loss.distill_teacher={first}"]
+            "--set", "loss.distill_weight=1", "--set", "loss.distill_ensemble=1",
+            "--set", f"loss.distill_teacher={first}"]
     res = subprocess.run([*base, "--work-dir", str(tmp_path / "ok"), "--set", f"loss.distill_then={then}"],
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]

@@ -58,6 +58,8 @@ class RealVSRDataset(Dataset):
         self.cut_prob = float(cut_prob)
         if self.clip_length < 1 or not self.intervals or min(self.intervals) < 1 or self.repeat < 1 or lq_size < 1:
             raise RealBasicVSRError("clip_length, intervals, lq_size and repeat must be positive")
+        if not 0 <= self.cut_prob <= 1:
+            raise RealBasicVSRError(f"cut_prob must be in [0, 1], got {cut_prob}")
         span = (self.clip_length - 1) * min(self.intervals) + 1
         self.sequences = [s for s in sequences if s.num_frames >= span]
         if not self.sequences:

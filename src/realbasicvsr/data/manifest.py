@@ -126,8 +126,8 @@ def manifest_sequences(manifest: str | Path, split: str, pans_per_photo: int, si
         if entry.kind == "video":
             seqs.append(VideoSequence(file))
         else:
-            seqs += [PanSequence(file, n * 1000 + k, size, frames, name=f"{Path(file).stem}_{k}", max_speed=max_speed)
-                     for k in range(pans_per_photo)]
+            seqs += [PanSequence(file, n * 1000 + k, size, frames, name=f"{Path(file).stem}_{k}",
+                                 max_speed=max_speed) for k in range(pans_per_photo)]
     if not seqs:
         raise RealBasicVSRError(f"{path} lists no files of split {split!r}")
     return seqs
