@@ -136,3 +136,5 @@ def test_fast_pans_move_along_the_same_path_faster():
     a, b = (f.astype(np.float32).mean(axis=2) for f in seq.read([0, 1]))
     (dx, dy), _ = cv2.phaseCorrelate(b, a)
     assert np.allclose((dx, dy), seq.speed, atol=0.3), ((dx, dy), seq.speed)
+    with pytest.raises(RealBasicVSRError, match="max_speed must be >= 0.3"):
+        PanSequence(picture, 1, max_speed=0.1)

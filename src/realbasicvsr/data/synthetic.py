@@ -9,6 +9,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from ..errors import RealBasicVSRError
 from ..io import read_image
 
 
@@ -19,6 +20,8 @@ class PanSequence:
 
     def __init__(self, picture: np.ndarray | str, seed: int, size: int = 96, num_frames: int = 12,
                  name: str | None = None, max_speed: float = 2.5) -> None:
+        if not max_speed >= 0.3:  # NaN included
+            raise RealBasicVSRError(f"max_speed must be >= 0.3 pixels per frame (the slowest pan), got {max_speed}")
         self.size, self.num_frames, self.seed = int(size), int(num_frames), int(seed)
         self._picture = picture
         self.name = name or f"pan_{seed}"
