@@ -16,7 +16,9 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
+from realbasicvsr.atomic import atomic_write
 from realbasicvsr.checkpoint import basicsr_basicvsr_to_realbasicvsr, read_checkpoint
+from realbasicvsr.errors import RealBasicVSRError
 from realbasicvsr.hub import basicsr_basicvsr_file
 from realbasicvsr.training.config import load_train_config
 from realbasicvsr.training.initialisation import build_generator
@@ -29,18 +31,27 @@ def main() -> None:
     ap.add_argument("--cleaning-blocks", type=int, default=10)
     args = ap.parse_args()
     torch.manual_seed(0)  # the widened channels' quiet initialisation
-    model = {"mid_channels": 64, "num_propagation_blocks": 30, "num_cleaning_blocks": args.cleaning_blocks,
-             "head_channels": 64, "upscale": 4, "init": args.cleaning_from, "init_partial": True, "spynet": "none"}
+    try:
+        write_init(args.out, args.cleaning_from, args.cleaning_blocks)
+    except RealBasicVSRError as e:  # a missing extra, a wrong checkpoint: one line, nothing written
+        raise SystemExit(f"basicvsr_e2e_init: {e}") from None
+    print(f"wrote {args.out}")
+
+
+def write_init(out: Path, cleaning_from: str, cleaning_blocks: int) -> None:
+    """Write the composed starting weights to ``out`` (safetensors with the network's config)."""
+    model = {"mid_channels": 64, "num_propagation_blocks": 30, "num_cleaning_blocks": cleaning_blocks,
+             "head_channels": 64, "upscale": 4, "init": cleaning_from, "init_partial": True, "spynet": "none"}
     g = build_generator(load_train_config(overrides={"model": model}), print)
     basicvsr = basicsr_basicvsr_to_realbasicvsr(read_checkpoint(basicsr_basicvsr_file("BasicVSR_REDS4.pth",
                                                                                      needed_by="this script")))
     g.load_state_dict(g.state_dict() | basicvsr, strict=True)
     config = {k: model[k] for k in ("mid_channels", "num_propagation_blocks", "num_cleaning_blocks",
                                     "upscale", "head_channels")}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in g.state_dict().items()}, str(args.out),
-              metadata={"format": "realbasicvsr-generator", "config": json.dumps(config)})
-    print(f"wrote {args.out}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.contiguous() for k, v in g.state_dict().items()}
+    atomic_write(out, lambda tmp: save_file(tensors, str(tmp), metadata={"format": "realbasicvsr-generator",
+                                                                          "config": json.dumps(config)}))
 
 
 if __name__ == "__main__":

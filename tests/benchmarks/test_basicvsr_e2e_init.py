@@ -44,3 +44,15 @@ def test_init_is_lite_cleaning_then_whole_basicvsr(tmp_path: Path, monkeypatch: 
         ours, theirs = model.image_cleaning(frames), lite.image_cleaning(frames.to(next(lite.parameters()).dtype))
     assert ours.abs().max() > 1e-3  # a real cleaning, not the identity
     torch.testing.assert_close(ours, theirs.float(), atol=1e-5, rtol=0)
+
+
+def test_wrong_cleaning_source_is_one_line_and_writes_nothing(tmp_path: Path):
+    bad = tmp_path / "not_a_checkpoint.pth"
+    bad.write_bytes(b"garbage")
+    out = tmp_path / "init.safetensors"
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "basicvsr_e2e_init.py"), "--out", str(out),
+                          "--cleaning-from", str(bad)], capture_output=True, text=True, timeout=300)
+    assert run.returncode != 0
+    assert run.stderr.startswith("basicvsr_e2e_init: ") and run.stderr.count("\n") == 1, run.stderr
+    assert str(bad) in run.stderr
+    assert list(tmp_path.iterdir()) == [bad]
