@@ -42,16 +42,14 @@ def write_init(out: Path, cleaning_from: str, cleaning_blocks: int) -> None:
     """Write the composed starting weights to ``out`` (safetensors with the network's config)."""
     model = {"mid_channels": 64, "num_propagation_blocks": 30, "num_cleaning_blocks": cleaning_blocks,
              "head_channels": 64, "upscale": 4, "init": cleaning_from, "init_partial": True, "spynet": "none"}
-    g = build_generator(load_train_config(overrides={"model": model}), print)
+    config = load_train_config(overrides={"model": model})
+    g = build_generator(config, print)
     basicvsr = basicsr_basicvsr_to_realbasicvsr(read_checkpoint(basicsr_basicvsr_file("BasicVSR_REDS4.pth",
                                                                                      needed_by="this script")))
     g.load_state_dict(g.state_dict() | basicvsr, strict=True)
-    config = {k: model[k] for k in ("mid_channels", "num_propagation_blocks", "num_cleaning_blocks",
-                                    "upscale", "head_channels")}
-    out.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.contiguous() for k, v in g.state_dict().items()}
-    atomic_write(out, lambda tmp: save_file(tensors, str(tmp), metadata={"format": "realbasicvsr-generator",
-                                                                          "config": json.dumps(config)}))
+    meta = {"format": "realbasicvsr-generator", "config": json.dumps(config.model.arch.network_kwargs())}
+    atomic_write(out, lambda tmp: save_file(tensors, str(tmp), metadata=meta))
 
 
 if __name__ == "__main__":
